@@ -1,0 +1,16 @@
+"""The Chalice application: registers the blueprints and middleware, nothing else."""
+
+from chalice import Chalice
+
+from functions.api.tickets import blueprint as tickets_api
+from functions.consumers.intake import blueprint as intake_consumer
+from functions.jobs.scheduled import blueprint as scheduled_jobs
+from functions.observability import event_middleware, http_middleware
+
+app = Chalice(app_name="servicedesk")
+app.register_middleware(http_middleware, "http")
+app.register_middleware(event_middleware, "sqs")
+app.register_middleware(event_middleware, "scheduled")
+app.register_blueprint(tickets_api)
+app.register_blueprint(intake_consumer)
+app.register_blueprint(scheduled_jobs)

@@ -1,0 +1,120 @@
+"""User-facing error messages in English and Korean, chosen by the Accept-Language header."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SUPPORTED_LANGUAGES = ("en", "ko")
+DEFAULT_LANGUAGE = "en"
+
+# Each template may use the keys of the error's details.
+CATALOGUE: dict[str, dict[str, str]] = {
+    "invalid_input": {
+        "en": "The request is invalid: {problem} Fix the value and send it again.",
+        "ko": "요청이 올바르지 않습니다: {problem} 값을 고친 뒤 다시 보내 주세요.",
+    },
+    "invalid_field": {
+        "en": "Field '{field}' is invalid: {problem}",
+        "ko": "'{field}' 필드가 올바르지 않습니다: {problem}",
+    },
+    "invalid_json": {
+        "en": "The body is not valid JSON ({problem}). Send a JSON object encoded in UTF-8.",
+        "ko": "본문이 올바른 JSON이 아닙니다 ({problem}). UTF-8로 인코딩한 JSON 객체를 보내 주세요.",
+    },
+    "not_found": {
+        "en": "{resource} '{id}' was not found. Check the id and your tenant.",
+        "ko": "{resource} '{id}'을(를) 찾을 수 없습니다. id와 테넌트를 확인해 주세요.",
+    },
+    "route_not_found": {
+        "en": "No resource at this path. See the API document for the available paths.",
+        "ko": "이 경로에는 리소스가 없습니다. API 문서에서 사용 가능한 경로를 확인해 주세요.",
+    },
+    "method_not_allowed": {
+        "en": "This method is not allowed on this path.",
+        "ko": "이 경로에서는 허용되지 않는 메서드입니다.",
+    },
+    "version_conflict": {
+        "en": "Ticket {ticket_id} was changed by someone else (now version {current_version}, you sent "
+        "{expected_version}). Reload it and apply your change again.",
+        "ko": "티켓 {ticket_id}이(가) 다른 사용자에 의해 변경되었습니다 (현재 버전 {current_version}, 보낸 버전 "
+        "{expected_version}). 다시 불러온 뒤 변경 사항을 적용해 주세요.",
+    },
+    "invalid_transition": {
+        "en": "Ticket {ticket_id} cannot move from {current_status} to {requested_status}. "
+        "Allowed next statuses: {allowed}.",
+        "ko": "티켓 {ticket_id}은(는) {current_status}에서 {requested_status}(으)로 바꿀 수 없습니다. "
+        "가능한 다음 상태: {allowed}.",
+    },
+    "idempotency_conflict": {
+        "en": "This Idempotency-Key was already used with a different request. Use a new key for a new request.",
+        "ko": "이 Idempotency-Key는 다른 요청에 이미 사용되었습니다. 새 요청에는 새 키를 사용해 주세요.",
+    },
+    "request_in_progress": {
+        "en": "A request with this Idempotency-Key is still being processed. Retry in a few seconds.",
+        "ko": "같은 Idempotency-Key의 요청이 아직 처리 중입니다. 몇 초 뒤 다시 시도해 주세요.",
+    },
+    "unauthorized": {
+        "en": "Authentication is missing or invalid: {problem}",
+        "ko": "인증 정보가 없거나 올바르지 않습니다: {problem}",
+    },
+    "forbidden": {
+        "en": "You are not allowed to do this: {problem}",
+        "ko": "이 작업을 할 권한이 없습니다: {problem}",
+    },
+    "payload_too_large": {
+        "en": "The body is {size} bytes; the limit is {limit} bytes. Send a smaller body or attach large "
+        "files by S3 reference.",
+        "ko": "본문이 {size}바이트로 한도 {limit}바이트를 넘습니다. 더 작게 보내거나 큰 파일은 S3 참조로 첨부해 주세요.",
+    },
+    "unsupported_media_type": {
+        "en": "Content-Type '{content_type}' is not supported. Send application/json; charset=utf-8.",
+        "ko": "Content-Type '{content_type}'은(는) 지원하지 않습니다. application/json; charset=utf-8로 보내 주세요.",
+    },
+    "dependency_failed": {
+        "en": "A service this request depends on is unavailable. Retry later; nothing was changed unless the "
+        "response says so.",
+        "ko": "이 요청이 사용하는 서비스를 지금 사용할 수 없습니다. 잠시 뒤 다시 시도해 주세요.",
+    },
+    "internal_error": {
+        "en": "An unexpected error occurred. Retry later and quote the request id if it persists.",
+        "ko": "예기치 않은 오류가 발생했습니다. 잠시 뒤 다시 시도하고, 계속되면 요청 id를 알려 주세요.",
+    },
+}
+
+
+def preferred_language(accept_language: str | None) -> str:
+    """Pick en or ko from an Accept-Language header by its q-values; English when none fits."""
+    if not accept_language:
+        return DEFAULT_LANGUAGE
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept_language.split(",")[:20]):
+        pieces = part.strip().split(";")
+        tag = pieces[0].strip().lower()
+        quality = 1.0
+        for parameter in pieces[1:]:
+            name, _, value = parameter.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        primary = tag.split("-")[0]
+        if primary in SUPPORTED_LANGUAGES and quality > 0:
+            ranked.append((-quality, position, primary))
+    return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
+
+
+def render(code: str, language: str, details: dict[str, Any]) -> str:
+    """Fill the template of an error code in a language; unknown keys stay as written."""
+    templates = CATALOGUE.get(code) or CATALOGUE["internal_error"]
+    template = templates.get(language) or templates[DEFAULT_LANGUAGE]
+    values = {key: (", ".join(map(str, value)) if isinstance(value, list) else value) for key, value in details.items()}
+    try:
+        return template.format_map(_Missing(values))
+    except (ValueError, IndexError):
+        return templates[DEFAULT_LANGUAGE]
+
+
+class _Missing(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"

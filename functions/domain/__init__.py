@@ -1,0 +1,1 @@
+"""Business rules of the service desk: pure Python, no AWS clients."""

@@ -1,0 +1,70 @@
+"""Domain errors. Each has a stable code that the API maps to an HTTP status and message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every expected failure; `code` selects the status and the translated message."""
+
+    code: str = "domain_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidInputError(DomainError):
+    code = "invalid_input"
+
+
+class NotFoundError(DomainError):
+    code = "not_found"
+
+    def __init__(self, resource: str, resource_id: str) -> None:
+        super().__init__(f"{resource} {resource_id} not found", resource=resource, id=resource_id)
+
+
+class VersionConflictError(DomainError):
+    code = "version_conflict"
+
+    def __init__(self, ticket_id: str, expected: int, current: int | None) -> None:
+        super().__init__(
+            f"ticket {ticket_id} is at version {current}, not {expected}",
+            ticket_id=ticket_id,
+            expected_version=expected,
+            current_version=current,
+        )
+
+
+class InvalidTransitionError(DomainError):
+    code = "invalid_transition"
+
+    def __init__(self, ticket_id: str, current: str, requested: str, allowed: list[str]) -> None:
+        super().__init__(
+            f"ticket {ticket_id} cannot go from {current} to {requested}",
+            ticket_id=ticket_id,
+            current_status=current,
+            requested_status=requested,
+            allowed=allowed,
+        )
+
+
+class IdempotencyConflictError(DomainError):
+    code = "idempotency_conflict"
+
+
+class RequestInProgressError(DomainError):
+    code = "request_in_progress"
+
+
+class ForbiddenError(DomainError):
+    code = "forbidden"
+
+
+class DependencyError(DomainError):
+    """A downstream service (DynamoDB, EventBridge, a model endpoint) failed or timed out."""
+
+    code = "dependency_failed"

@@ -1,0 +1,48 @@
+"""Sentiment of inbound messages, read from a model endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.domain.errors import DependencyError
+from functions.domain.ports import ModelEndpoint
+from functions.models.tickets import Sentiment
+
+# Longest text sent to the model: the start of a message carries its tone, and the limit keeps
+# requests far below the endpoint's payload limit even for Hangul (3 bytes a character).
+MAX_MODEL_TEXT_CHARS = 5_000
+
+
+class SentimentAnalyser:
+    """Turns texts into Sentiment verdicts through a model endpoint."""
+
+    def __init__(self, endpoint: ModelEndpoint) -> None:
+        self._endpoint = endpoint
+
+    def analyse(self, texts: list[str]) -> list[Sentiment]:
+        """Score the texts; raise DependencyError when the endpoint fails or answers malformed JSON."""
+        if not texts:
+            return []
+        response = self._endpoint.invoke({"texts": [text[:MAX_MODEL_TEXT_CHARS] for text in texts]})
+        return parse_sentiment_response(response, expected=len(texts))
+
+
+def parse_sentiment_response(response: dict[str, Any], expected: int) -> list[Sentiment]:
+    """Validate a sentiment endpoint's response and turn it into Sentiment models."""
+    try:
+        predictions = response["predictions"]
+        if len(predictions) != expected:
+            raise ValueError(f"expected {expected} predictions, got {len(predictions)}")
+        return [
+            Sentiment(
+                label=prediction["label"],
+                score=prediction["score"],
+                negative=prediction["negative"],
+                language=prediction.get("language", "unknown"),
+                model=response.get("model", "sentiment"),
+                model_version=str(response.get("model_version", "unknown")),
+            )
+            for prediction in predictions
+        ]
+    except (KeyError, TypeError, ValueError) as error:
+        raise DependencyError(f"sentiment endpoint returned an invalid response: {error}") from error

@@ -1,0 +1,461 @@
+"""Ticket use cases: open, read, list, update, and converse across channels."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from functions.domain import lifecycle
+from functions.domain.errors import (
+    DependencyError,
+    IdempotencyConflictError,
+    InvalidInputError,
+    InvalidTransitionError,
+    NotFoundError,
+    VersionConflictError,
+)
+from functions.domain.escalation import EscalationPolicy, decide_escalation, raised_priority
+from functions.domain.ids import new_id
+from functions.domain.ports import EventPublisher, Page, TicketFilter, TicketRepository
+from functions.domain.sentiment import SentimentAnalyser
+from functions.models.caller import Caller
+from functions.models.events import (
+    EventDetail,
+    FieldChange,
+    MessageReceived,
+    TicketCreated,
+    TicketEscalated,
+    TicketStatusChanged,
+    TicketUpdated,
+)
+from functions.models.intake import ChannelMessage
+from functions.models.tickets import (
+    AddMessageRequest,
+    AuthorType,
+    CreateTicketRequest,
+    Message,
+    Priority,
+    Sentiment,
+    Ticket,
+    TicketStatus,
+    UpdateTicketRequest,
+)
+
+logger = logging.getLogger(__name__)
+
+# How often a message append is retried when another writer changed the ticket meanwhile.
+MAX_APPEND_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    """What adding one message did."""
+
+    message: Message
+    ticket: Ticket
+    created_ticket: bool = False
+    duplicate: bool = False
+    escalated_now: bool = False
+
+
+class TicketService:
+    """The ticket use cases, written against the repository, publisher and model ports."""
+
+    def __init__(
+        self,
+        repository: TicketRepository,
+        publisher: EventPublisher,
+        sentiment: SentimentAnalyser | None,
+        policy: EscalationPolicy,
+        default_queue: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._repository = repository
+        self._publisher = publisher
+        self._sentiment = sentiment
+        self._policy = policy
+        self._default_queue = default_queue
+        self._clock = clock
+
+    # Reading.
+
+    def get_ticket(self, caller: Caller, ticket_id: str) -> Ticket:
+        return self._repository.get_ticket(caller.tenant_id, ticket_id)
+
+    def list_tickets(self, caller: Caller, filters: TicketFilter, limit: int, cursor: str | None) -> Page:
+        return self._repository.list_tickets(caller.tenant_id, filters, limit, cursor)
+
+    def list_messages(self, caller: Caller, ticket_id: str, limit: int, cursor: str | None) -> Page:
+        self._repository.get_ticket(caller.tenant_id, ticket_id)
+        return self._repository.list_messages(caller.tenant_id, ticket_id, limit, cursor)
+
+    # Writing.
+
+    def create_ticket(self, caller: Caller, request: CreateTicketRequest) -> Ticket:
+        """Open a ticket; its description becomes the first message of the conversation."""
+        now = self._clock()
+        ticket = Ticket(
+            ticket_id=new_id(),
+            tenant_id=caller.tenant_id,
+            title=request.title,
+            description=request.description,
+            requester_id=request.requester_id,
+            customer_id=request.customer_id,
+            channel=request.channel,
+            category=request.category,
+            priority=request.priority or Priority.MEDIUM,
+            status=TicketStatus.NEW,
+            queue=self._default_queue,
+            attachments=request.attachments,
+            created_at=now,
+            updated_at=now,
+        )
+        opening_text = f"{request.title}\n{request.description}".strip()
+        first_message = Message(
+            message_id=new_id(),
+            ticket_id=ticket.ticket_id,
+            tenant_id=caller.tenant_id,
+            channel=request.channel,
+            author_type=AuthorType.REQUESTER,
+            author_id=request.requester_id,
+            body=opening_text,
+            attachments=request.attachments,
+            created_at=now,
+        )
+        return self._open_with_message(ticket, first_message, opening_text).ticket
+
+    def update_ticket(
+        self, caller: Caller, ticket_id: str, request: UpdateTicketRequest, expected_version: int | None
+    ) -> Ticket:
+        """Apply a PATCH under optimistic locking; a stale version raises VersionConflictError."""
+        if expected_version is None:
+            raise InvalidInputError(
+                "the expected version is missing: send an If-Match header or a version field",
+                field="version",
+            )
+        current = self._repository.get_ticket(caller.tenant_id, ticket_id)
+        if current.version != expected_version:
+            raise VersionConflictError(ticket_id, expected_version, current.version)
+
+        updated, changes = self._apply_update(current, request)
+        if not changes:
+            return current
+        updated = updated.model_copy(update={"version": current.version + 1, "updated_at": self._clock()})
+
+        events: list[EventDetail] = []
+        if "status" in changes:
+            events.append(
+                self._event(
+                    TicketStatusChanged,
+                    updated,
+                    from_status=current.status,
+                    to_status=updated.status,
+                    version=updated.version,
+                )
+            )
+        events.append(self._event(TicketUpdated, updated, changes=changes, version=updated.version))
+
+        self._repository.save_ticket(updated, expected_version, events)
+        self._publish(events)
+        logger.info(
+            "ticket updated",
+            extra={"ticket_id": ticket_id, "tenant_id": caller.tenant_id, "version": updated.version},
+        )
+        return updated
+
+    def add_message(
+        self, caller: Caller, ticket_id: str, request: AddMessageRequest, message_id: str | None = None
+    ) -> MessageOutcome:
+        """Append a message from any channel to a ticket's conversation."""
+        ticket = self._repository.get_ticket(caller.tenant_id, ticket_id)
+        message = Message(
+            message_id=message_id or new_id(),
+            ticket_id=ticket.ticket_id,
+            tenant_id=caller.tenant_id,
+            channel=request.channel,
+            author_type=request.author_type,
+            author_id=request.author_id,
+            body=request.body,
+            attachments=request.attachments,
+            created_at=self._clock(),
+        )
+        return self._append(ticket, message)
+
+    def ingest_channel_message(self, inbound: ChannelMessage) -> MessageOutcome:
+        """Thread a channel message into its ticket, opening one for a new thread.
+
+        Redelivery of the same gateway message id changes nothing and reports a duplicate.
+        """
+        message_id = f"{inbound.channel.value}-{inbound.message_id}"
+        existing_ticket = self._repository.find_ticket_by_thread(inbound.tenant_id, inbound.thread_key)
+        message = Message(
+            message_id=message_id,
+            ticket_id=existing_ticket.ticket_id if existing_ticket else new_id(),
+            tenant_id=inbound.tenant_id,
+            channel=inbound.channel,
+            author_type=inbound.author_type,
+            author_id=inbound.requester_id,
+            body=inbound.body,
+            attachments=inbound.attachments,
+            created_at=inbound.sent_at or self._clock(),
+        )
+        if existing_ticket is not None:
+            return self._append(existing_ticket, message)
+
+        now = self._clock()
+        ticket = Ticket(
+            ticket_id=message.ticket_id,
+            tenant_id=inbound.tenant_id,
+            title=(inbound.subject or _title_from_body(inbound.body)),
+            description=inbound.body,
+            requester_id=inbound.requester_id,
+            customer_id=inbound.customer_id,
+            channel=inbound.channel,
+            category=inbound.category,
+            priority=inbound.priority or Priority.MEDIUM,
+            status=TicketStatus.NEW,
+            queue=self._default_queue,
+            thread_key=inbound.thread_key,
+            attachments=inbound.attachments,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            return self._open_with_message(ticket, message, f"{inbound.subject or ''}\n{inbound.body}".strip())
+        except IdempotencyConflictError:
+            # Another message of the same new thread opened the ticket first: join it.
+            winner = self._repository.find_ticket_by_thread(inbound.tenant_id, inbound.thread_key)
+            if winner is None:
+                raise
+            logger.info(
+                "thread opened concurrently; appending",
+                extra={"tenant_id": inbound.tenant_id, "ticket_id": winner.ticket_id, "message_id": message_id},
+            )
+            return self._append(winner, message.model_copy(update={"ticket_id": winner.ticket_id}))
+
+    # Internals.
+
+    def _open_with_message(self, ticket: Ticket, message: Message, text: str) -> MessageOutcome:
+        sentiment = self._score(text, ticket, message.author_type)
+        message = message.model_copy(update={"sentiment": sentiment})
+        ticket = ticket.model_copy(update={"message_count": 1, "last_sentiment": sentiment})
+
+        escalated_ticket, escalation_event = self._escalate_if_needed(ticket, text, sentiment, message.author_type)
+        ticket = escalated_ticket
+
+        events: list[EventDetail] = [
+            self._event(
+                TicketCreated,
+                ticket,
+                customer_id=ticket.customer_id,
+                channel=ticket.channel,
+                status=ticket.status,
+                priority=ticket.priority,
+                queue=ticket.queue,
+                category=ticket.category,
+                version=ticket.version,
+            ),
+            self._message_event(message),
+        ]
+        if escalation_event is not None:
+            events.append(escalation_event)
+
+        self._repository.create_ticket(ticket, events, first_message=message)
+        self._publish(events)
+        logger.info(
+            "ticket created",
+            extra={
+                "ticket_id": ticket.ticket_id,
+                "tenant_id": ticket.tenant_id,
+                "channel": ticket.channel.value,
+                "escalated": ticket.escalated,
+            },
+        )
+        return MessageOutcome(message=message, ticket=ticket, created_ticket=True, escalated_now=ticket.escalated)
+
+    def _append(self, ticket: Ticket, message: Message) -> MessageOutcome:
+        existing = self._repository.get_message(ticket.tenant_id, ticket.ticket_id, message.message_id)
+        if existing is not None:
+            return MessageOutcome(message=existing, ticket=ticket, duplicate=True)
+
+        sentiment = self._score(message.body, ticket, message.author_type)
+        message = message.model_copy(update={"sentiment": sentiment})
+
+        for attempt in range(1, MAX_APPEND_ATTEMPTS + 1):
+            updated = ticket.model_copy(
+                update={
+                    "message_count": ticket.message_count + 1,
+                    "version": ticket.version + 1,
+                    "updated_at": self._clock(),
+                    "last_sentiment": sentiment or ticket.last_sentiment,
+                }
+            )
+            events: list[EventDetail] = [self._message_event(message)]
+            if message.author_type == AuthorType.REQUESTER and updated.status in lifecycle.REOPEN_ON_MESSAGE:
+                updated = updated.model_copy(update={"status": TicketStatus.REOPENED})
+                events.append(
+                    self._event(
+                        TicketStatusChanged,
+                        updated,
+                        from_status=ticket.status,
+                        to_status=TicketStatus.REOPENED,
+                        version=updated.version,
+                    )
+                )
+            updated, escalation_event = self._escalate_if_needed(updated, message.body, sentiment, message.author_type)
+            if escalation_event is not None:
+                events.append(escalation_event)
+
+            try:
+                stored = self._repository.add_message(message, updated, ticket.version, events)
+            except VersionConflictError:
+                if attempt == MAX_APPEND_ATTEMPTS:
+                    raise
+                logger.info(
+                    "ticket changed while appending; retrying",
+                    extra={"ticket_id": ticket.ticket_id, "message_id": message.message_id, "attempt": attempt},
+                )
+                ticket = self._repository.get_ticket(ticket.tenant_id, ticket.ticket_id)
+                continue
+            if not stored:
+                existing = self._repository.get_message(ticket.tenant_id, ticket.ticket_id, message.message_id)
+                return MessageOutcome(message=existing or message, ticket=ticket, duplicate=True)
+
+            self._publish(events)
+            return MessageOutcome(
+                message=message, ticket=updated, escalated_now=escalation_event is not None
+            )
+        raise AssertionError("unreachable")
+
+    def _score(self, text: str, ticket: Ticket, author_type: AuthorType) -> Sentiment | None:
+        """Return the sentiment of a requester's text, or None for agents or when the model fails."""
+        if self._sentiment is None or author_type != AuthorType.REQUESTER:
+            return None
+        try:
+            return self._sentiment.analyse([text])[0]
+        except DependencyError as error:
+            # The message is still stored: text signals can escalate without the model, and a
+            # missing score must not lose a customer's message.
+            logger.warning(
+                "sentiment unavailable; continuing without it",
+                extra={"ticket_id": ticket.ticket_id, "tenant_id": ticket.tenant_id, "error": str(error)},
+            )
+            return None
+
+    def _escalate_if_needed(
+        self, ticket: Ticket, text: str, sentiment: Sentiment | None, author_type: AuthorType
+    ) -> tuple[Ticket, EventDetail | None]:
+        if author_type != AuthorType.REQUESTER:
+            return ticket, None
+        customer = self._repository.get_customer(ticket.tenant_id, ticket.customer_id)
+        decision = decide_escalation(
+            self._policy,
+            text,
+            sentiment.negative if sentiment else None,
+            customer.tier if customer else None,
+        )
+        new_reasons = [reason.value for reason in decision.reasons if reason.value not in ticket.escalation_reasons]
+        if not new_reasons:
+            return ticket, None
+
+        escalated = ticket.model_copy(
+            update={
+                "escalated": True,
+                "escalation_reasons": [*ticket.escalation_reasons, *new_reasons],
+                "priority": raised_priority(ticket.priority, decision.reasons),
+                "queue": self._policy.senior_queue,
+            }
+        )
+        event = self._event(
+            TicketEscalated,
+            escalated,
+            reasons=new_reasons,
+            priority=escalated.priority,
+            queue=escalated.queue,
+            negative_score=sentiment.negative if sentiment else None,
+            version=escalated.version,
+        )
+        logger.info(
+            "ticket escalated",
+            extra={"ticket_id": ticket.ticket_id, "tenant_id": ticket.tenant_id, "reasons": new_reasons},
+        )
+        return escalated, event
+
+    def _apply_update(self, current: Ticket, request: UpdateTicketRequest) -> tuple[Ticket, dict[str, FieldChange]]:
+        changes: dict[str, FieldChange] = {}
+        values: dict[str, object] = {}
+
+        for field in ("assignee_id", "priority", "queue", "category"):
+            requested = getattr(request, field)
+            if requested is not None and requested != getattr(current, field):
+                values[field] = requested
+                changes[field] = FieldChange(old=_text(getattr(current, field)), new=_text(requested))
+
+        if request.status is not None and request.status != current.status:
+            if not lifecycle.can_transition(current.status, request.status):
+                raise InvalidTransitionError(
+                    current.ticket_id, current.status.value, request.status.value, lifecycle.allowed_next(current.status)
+                )
+            values["status"] = request.status
+            changes["status"] = FieldChange(old=current.status.value, new=request.status.value)
+
+        updated = current.model_copy(update=values)
+        if updated.status in lifecycle.NEEDS_ASSIGNEE and not updated.assignee_id:
+            raise InvalidInputError(
+                f"status {updated.status.value} needs an assignee: set assignee_id in the same request",
+                field="assignee_id",
+            )
+        if updated.status == TicketStatus.NEW and "assignee_id" in values:
+            values["status"] = TicketStatus.ASSIGNED
+            changes["status"] = FieldChange(old=current.status.value, new=TicketStatus.ASSIGNED.value)
+            updated = current.model_copy(update=values)
+        return updated, changes
+
+    def _message_event(self, message: Message) -> EventDetail:
+        sentiment = message.sentiment
+        return MessageReceived.build(
+            event_id=new_id(),
+            occurred_at=message.created_at,
+            tenant_id=message.tenant_id,
+            ticket_id=message.ticket_id,
+            message_id=message.message_id,
+            channel=message.channel,
+            author_type=message.author_type,
+            sentiment=sentiment.label if sentiment else None,
+            sentiment_score=sentiment.score if sentiment else None,
+            language=sentiment.language if sentiment and sentiment.language in {"ko", "en", "mixed"} else None,
+        )
+
+    def _event(self, event_type: type[EventDetail], ticket: Ticket, **fields: object) -> EventDetail:
+        return event_type.build(
+            event_id=new_id(), occurred_at=self._clock(), tenant_id=ticket.tenant_id, ticket_id=ticket.ticket_id, **fields
+        )
+
+    def _publish(self, events: Sequence[EventDetail]) -> None:
+        """Publish events that were stored in the outbox with the state change.
+
+        A failure is logged and left to the outbox relay job, because the change itself is
+        already committed and the caller must not see it as failed.
+        """
+        try:
+            self._publisher.publish(events)
+        except DependencyError as error:
+            logger.warning(
+                "event publishing failed; the outbox relay will retry",
+                extra={"event_ids": [event.event_id for event in events], "error": str(error)},
+            )
+            return
+        self._repository.delete_outbox(events)
+
+
+def _title_from_body(body: str) -> str:
+    first_line = body.strip().splitlines()[0] if body.strip() else "(no subject)"
+    return first_line[:120]
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))

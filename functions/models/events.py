@@ -1,0 +1,99 @@
+"""Domain events published on the EventBridge bus.
+
+Each event type has a detail-type, a major schema version and a pydantic model of its
+detail. The JSON Schemas in `events/schemas/` are generated from these models. Details carry
+ids and labels only, never message bodies or personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.models.tickets import AuthorType, Channel, Priority, SentimentLabel, TicketStatus
+
+
+class EventDetail(BaseModel):
+    """Fields shared by every event detail."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    DETAIL_TYPE: ClassVar[str]
+    SCHEMA_VERSION: ClassVar[str] = "1"
+
+    schema_version: str = Field(description="Major version of this detail's schema.")
+    event_id: str = Field(description="Unique id; consumers use it to drop duplicates.")
+    occurred_at: datetime
+    tenant_id: str
+    ticket_id: str
+
+    @classmethod
+    def build(cls, **fields: Any) -> EventDetail:
+        """Create a detail with this type's schema version filled in."""
+        return cls(schema_version=cls.SCHEMA_VERSION, **fields)
+
+
+class TicketCreated(EventDetail):
+    DETAIL_TYPE: ClassVar[str] = "TicketCreated"
+
+    customer_id: str
+    channel: Channel
+    status: TicketStatus
+    priority: Priority
+    queue: str
+    category: str | None = None
+    version: int
+
+
+class FieldChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    old: str | None
+    new: str | None
+
+
+class TicketUpdated(EventDetail):
+    DETAIL_TYPE: ClassVar[str] = "TicketUpdated"
+
+    changes: dict[str, FieldChange]
+    version: int
+
+
+class TicketStatusChanged(EventDetail):
+    DETAIL_TYPE: ClassVar[str] = "TicketStatusChanged"
+
+    from_status: TicketStatus
+    to_status: TicketStatus
+    version: int
+
+
+class TicketEscalated(EventDetail):
+    DETAIL_TYPE: ClassVar[str] = "TicketEscalated"
+
+    reasons: list[str] = Field(min_length=1)
+    priority: Priority
+    queue: str
+    negative_score: float | None = Field(default=None, ge=0.0, le=1.0)
+    version: int
+
+
+class MessageReceived(EventDetail):
+    DETAIL_TYPE: ClassVar[str] = "MessageReceived"
+
+    message_id: str
+    channel: Channel
+    author_type: AuthorType
+    sentiment: SentimentLabel | None = None
+    sentiment_score: float | None = Field(default=None, ge=0.0, le=1.0)
+    language: Literal["ko", "en", "mixed", "unknown"] | None = None
+
+
+EVENT_TYPES: tuple[type[EventDetail], ...] = (
+    TicketCreated,
+    TicketUpdated,
+    TicketStatusChanged,
+    TicketEscalated,
+    MessageReceived,
+)

@@ -1,0 +1,181 @@
+"""Tickets, conversation messages and the requests that change them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Identifier = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@\-]*$")
+]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=20_000)]
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w\-. /]+$")
+]
+
+_CONTROL_CHARACTERS = {chr(code) for code in range(32)} - {"\n", "\r", "\t"}
+
+
+def reject_control_characters(value: str | None) -> str | None:
+    """Raise ValueError when text holds C0 control characters other than tab and newlines."""
+    if value is not None and any(character in _CONTROL_CHARACTERS for character in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    CHAT = "chat"
+    PHONE_TRANSCRIPT = "phone_transcript"
+    MOBILE_APP = "mobile_app"
+    WEB_FORM = "web_form"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+class AuthorType(StrEnum):
+    REQUESTER = "requester"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class SentimentLabel(StrEnum):
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+    POSITIVE = "positive"
+
+
+class Sentiment(BaseModel):
+    """A model's sentiment verdict on one text."""
+
+    label: SentimentLabel
+    score: float = Field(ge=0.0, le=1.0, description="Probability of the label.")
+    negative: float = Field(ge=0.0, le=1.0, description="Probability that the text is negative.")
+    language: str = Field(max_length=8, description="ko, en or mixed.")
+    model: str = Field(max_length=64)
+    model_version: str = Field(max_length=64)
+
+
+class AttachmentRef(BaseModel):
+    """A file kept in S3; only its location travels with the ticket."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bucket: Annotated[str, StringConstraints(min_length=3, max_length=63, pattern=r"^[a-z0-9.\-]+$")]
+    key: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    size_bytes: int | None = Field(default=None, ge=0)
+
+
+class CreateTicketRequest(BaseModel):
+    """Body of POST /tickets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: ShortText
+    description: LongText = ""
+    requester_id: Identifier
+    customer_id: Identifier
+    channel: Channel
+    category: Label | None = None
+    priority: Priority | None = None
+    attachments: list[AttachmentRef] = Field(default_factory=list, max_length=20)
+
+    _no_controls = field_validator("title", "description")(reject_control_characters)
+
+
+class UpdateTicketRequest(BaseModel):
+    """Body of PATCH /tickets/{id}; every field is optional, at least one must change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: TicketStatus | None = None
+    assignee_id: Identifier | None = None
+    priority: Priority | None = None
+    queue: Label | None = None
+    category: Label | None = None
+    version: int | None = Field(default=None, ge=1, description="Expected version; If-Match works too.")
+
+
+class AddMessageRequest(BaseModel):
+    """Body of POST /tickets/{id}/messages."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+    channel: Channel
+    author_type: AuthorType = AuthorType.REQUESTER
+    author_id: Identifier
+    attachments: list[AttachmentRef] = Field(default_factory=list, max_length=20)
+
+    _no_controls = field_validator("body")(reject_control_characters)
+
+
+class Ticket(BaseModel):
+    """A ticket as stored and returned by the API."""
+
+    ticket_id: str
+    tenant_id: str
+    title: str
+    description: str = ""
+    requester_id: str
+    customer_id: str
+    channel: Channel
+    category: str | None = None
+    priority: Priority
+    status: TicketStatus
+    queue: str
+    assignee_id: str | None = None
+    thread_key: str | None = None
+    escalated: bool = False
+    escalation_reasons: list[str] = Field(default_factory=list)
+    last_sentiment: Sentiment | None = None
+    message_count: int = 0
+    attachments: list[AttachmentRef] = Field(default_factory=list)
+    version: int = 1
+    created_at: datetime
+    updated_at: datetime
+
+
+class Message(BaseModel):
+    """One message of a ticket's conversation, from any channel."""
+
+    message_id: str
+    ticket_id: str
+    tenant_id: str
+    channel: Channel
+    author_type: AuthorType
+    author_id: str
+    body: str
+    sentiment: Sentiment | None = None
+    attachments: list[AttachmentRef] = Field(default_factory=list)
+    created_at: datetime
+
+
+class TicketPage(BaseModel):
+    items: list[Ticket]
+    next_cursor: str | None = None
+
+
+class MessagePage(BaseModel):
+    items: list[Message]
+    next_cursor: str | None = None

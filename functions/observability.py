@@ -1,0 +1,74 @@
+"""Logger, metrics and tracer shared by every function, and the Chalice middleware that
+attaches them to each invocation.
+
+Powertools decorators expect a plain `(event, context)` Lambda handler, which Chalice handlers
+are not, so the correlation id, cold-start flag and metric flushing are applied here instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+SERVICE_NAME = "servicedesk"
+METRICS_NAMESPACE = "ServiceDesk"
+
+logger = Logger(service=SERVICE_NAME)
+metrics = Metrics(service=SERVICE_NAME, namespace=METRICS_NAMESPACE)
+tracer = Tracer(service=SERVICE_NAME)
+
+CORRELATION_HEADER = "x-correlation-id"
+
+
+def count(name: str, value: float = 1) -> None:
+    """Add to a count metric of this invocation."""
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+@contextmanager
+def timed(name: str) -> Iterator[None]:
+    """Record the duration of the block, in milliseconds, as a metric."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000)
+
+
+def flush() -> None:
+    """Write this invocation's metrics as one EMF line, when there are any."""
+    if metrics.metric_set:
+        metrics.flush_metrics()
+
+
+def http_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Tag logs with the request's correlation id, then flush metrics after the response."""
+    headers = event.headers or {}
+    context = event.context or {}
+    correlation_id = headers.get(CORRELATION_HEADER) or context.get("requestId") or ""
+    logger.set_correlation_id(correlation_id[:128] or None)
+    logger.append_keys(http_method=event.method, resource=context.get("resourcePath"))
+    try:
+        response = get_response(event)
+    finally:
+        flush()
+        logger.remove_keys(["http_method", "resource"])
+    if correlation_id:
+        response.headers["X-Correlation-Id"] = correlation_id[:128]
+    return response
+
+
+def event_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Flush metrics after each queue or scheduled invocation."""
+    context = getattr(event, "context", None)
+    request_id = getattr(context, "aws_request_id", None)
+    logger.set_correlation_id(request_id)
+    try:
+        return get_response(event)
+    finally:
+        flush()

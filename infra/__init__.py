@@ -1,0 +1,1 @@
+"""Resources of the service desk: CloudFormation, packaging and the local stack."""

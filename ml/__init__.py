@@ -1,0 +1,1 @@
+"""Models of the service desk, one package each, in SageMaker script-mode layout."""

@@ -1,0 +1,1 @@
+"""Streaming anomaly detection on metric series, scored with the Numenta Anomaly Benchmark."""

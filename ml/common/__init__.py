@@ -1,0 +1,1 @@
+"""Helpers shared by the model packages: data location, artifacts and metadata."""

@@ -1,0 +1,1 @@
+"""Ticket demand forecasting: daily and hourly volume with prediction intervals."""
