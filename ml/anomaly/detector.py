@@ -48,6 +48,7 @@ class DetectorConfig:
     alert_threshold: float = 0.5
     log_measures: bool = True
     score_decades: float = 10.0
+    min_deviation: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("warmup", "embedding", "stride", "history", "neighbours", "average_window"):
@@ -232,7 +233,7 @@ class StreamingDetector:
 
         score = 0.0
         if likelihood.count > config.average_window:
-            deviation = math.sqrt(likelihood.variance) or 1e-9
+            deviation = max(math.sqrt(likelihood.variance), config.min_deviation, 1e-9)
             z = (average - likelihood.mean) / deviation
             score = -_log10_upper_tail(z) / config.score_decades
 

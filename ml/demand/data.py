@@ -1,6 +1,6 @@
 """Ticket volume series from incident event logs in the ServiceNow export format.
 
-The log has one row per update event, so an incident appears on several rows; volume counts
+The log has one row per update event, so an incident appears on several rows. Volume counts
 distinct incidents (`number`) by the time they were opened (`opened_at`, `D/M/YYYY HH:MM`).
 """
 
@@ -16,8 +16,8 @@ from ml.common.datasets import dataset_path
 
 INCIDENT_COLUMNS = ("number", "opened_at")
 OPENED_AT_FORMAT = "%d/%m/%Y %H:%M"
-# A stretch of days counts as dense while its trailing 7-day volume stays above this share of
-# the busiest 7 days; the published log has a sparse tail of a few tickets a week.
+# A day belongs to the dense period while the 7 days centred on it contain at least this share
+# of the busiest 7 days. The published log ends in a sparse tail of a few tickets a week.
 DENSE_SHARE_OF_PEAK = 0.2
 
 
@@ -52,7 +52,10 @@ def _read_opened_times(path: Path) -> pd.Series:
     header = pd.read_csv(path, nrows=0).columns
     missing = [column for column in INCIDENT_COLUMNS if column not in header]
     if missing:
-        raise ValueError(f"{path} lacks the column(s) {', '.join(missing)}; expected an incident event log with {', '.join(INCIDENT_COLUMNS)}")
+        raise ValueError(
+            f"{path} is missing the column(s) {', '.join(missing)}; "
+            f"expected an incident event log with {', '.join(INCIDENT_COLUMNS)}"
+        )
 
     rows = pd.read_csv(path, usecols=list(INCIDENT_COLUMNS), dtype=str)
     incidents = rows.dropna().drop_duplicates("number")
@@ -78,9 +81,9 @@ class VolumeSeries:
 def volume_series(opened: pd.Series) -> VolumeSeries:
     """Count incidents per day and per hour over the dense period of the log.
 
-    An export may start or stop in the middle of a day (the public log stops at 11:26), so the
-    first day is dropped unless an incident opened before 01:00 on it, and the last day unless
-    one opened after 23:00.
+    An export may start or stop in the middle of a day (the public log stops at 11:26). So the
+    first day is dropped unless an incident opened before 01:00 on it. The last day is dropped
+    unless an incident opened after 23:00 on it.
     """
     hourly_all = opened.dt.floor("h").value_counts().sort_index()
     hours = pd.date_range(opened.iloc[0].floor("D"), opened.iloc[-1].floor("D") + pd.Timedelta(hours=23), freq="h")

@@ -4,20 +4,20 @@ Daily counts follow a log-linear model fitted on recent history:
 
     log E[count(d)] = day_type(d) + holiday(d) * h + bridge(d) * b + trend * weeks(d)
 
-`day_type` is the day of week, except that a public holiday is treated as a Sunday and a bridge
-day (a working day between two non-working days, such as the Friday after a Thursday holiday) as
-half its own weekday and half a Sunday on the log scale. `h` and `b` are learned adjustments,
-penalised towards zero, so a calendar whose holidays never occurred in the history still predicts
-a dip on them, and a calendar whose holidays are ordinary working days in the data learns that.
-Days that the model cannot explain (a holiday missing from the calendar, an outage) are
+`day_type` is the day of week, except that a public holiday is treated as a Sunday. A bridge day
+is a working day between two non-working days, such as the Friday after a Thursday holiday; it
+is treated as half its own weekday and half a Sunday on the log scale. `h` and `b` are learned
+adjustments, penalised towards zero. So a calendar whose holidays never occurred in the history
+still predicts a dip on them, and a calendar whose holidays are working days in the data learns
+that. Days that the model cannot explain (a holiday missing from the calendar, an outage) are
 down-weighted with Tukey's biweight, so they neither drag the level down nor repeat a week later.
 
 Hourly counts are the daily forecast split by the hour-of-day profile of each day type.
-Prediction intervals are negative binomial quantiles whose dispersion is estimated from the
-residuals of the fit.
+Prediction intervals are negative binomial quantiles. Their dispersion is estimated from the
+residuals of the fit and widened by the uncertainty of the fitted mean.
 
-Only numpy and the standard library are imported, so the module runs on AWS Lambda; the holiday
-dates come from the caller (see `ml.demand.calendar`).
+Only numpy and the standard library are imported, so the module runs on AWS Lambda. The holiday
+dates come from the caller (see `ml.demand.holiday_calendar`).
 """
 
 from __future__ import annotations
@@ -173,15 +173,20 @@ def _fit_poisson(
         gradient = matrix.T @ (weights * (counts - mu)) - penalties * beta
         hessian = (matrix * (weights * mu)[:, None]).T @ matrix + np.diag(penalties)
         step = np.linalg.solve(hessian, gradient)
+
+        # Halve the Newton step until the objective does not decrease.
         scale = 1.0
-        while scale > 1e-6:
+        while True:
             candidate = beta + scale * step
             value = objective(candidate)
             if value >= current - 1e-12:
                 break
             scale /= 2
+            if scale < 1e-6:
+                return beta
+
         beta, improvement, current = candidate, value - current, value
-        if abs(improvement) < 1e-9 * (1.0 + abs(current)):
+        if improvement < 1e-9 * (1.0 + abs(current)):
             break
     return beta
 
@@ -248,7 +253,7 @@ def fit_daily(
     # Intervals use the plain dispersion over every day, so unexplained dips widen them.
     alpha = _dispersion(observed, mean, recency, robust=False)
     # Covariance of the coefficients from the penalised information under negative binomial
-    # variance; the penalty keeps it finite for a holiday or bridge day never seen in the window.
+    # variance. The penalty keeps it finite for a holiday or bridge day never seen in the window.
     information = (matrix * (recency * robust * mean / (1 + alpha * mean))[:, None]).T @ matrix + np.diag(penalties)
     covariance = np.linalg.inv(information)
     return DailyFit(beta, covariance, alpha, mean, observed, robust, days)

@@ -94,7 +94,7 @@ def _parse_history(entries: object, granularity: str) -> tuple[datetime, np.ndar
             raise ValueError(f"history[{index}] must be an object, got {entry!r}")
         key = next((name for name in _PERIOD_KEYS[granularity] if name in entry), None)
         if key is None:
-            raise ValueError(f"history[{index}] lacks a {' or '.join(_PERIOD_KEYS[granularity])} field")
+            raise ValueError(f"history[{index}] is missing a {' or '.join(_PERIOD_KEYS[granularity])} field")
         period = _parse_period(entry[key], granularity, index)
         count = entry.get("count")
         if isinstance(count, bool) or not isinstance(count, int | float) or not np.isfinite(count) or count < 0:

@@ -175,17 +175,25 @@ def fit_detector(
 
 
 def flagged_report(detector: LogFailureDetector, records: Sequence[LogRecord], examples: int = 5) -> dict[str, Any]:
-    """Count the lines the detector flags in an unlabelled log and list its most flagged templates."""
+    """Count the lines the detector flags in an unlabelled log; list flagged and highest-scored templates."""
     scores = detector.score(records)
     flagged = scores.alert_probability >= detector.alert_threshold
-    templates = detector.template_texts([record for record, hit in zip(records, flagged, strict=True) if hit])
+    templates = detector.template_texts(records)
+    flagged_templates = [template for template, hit in zip(templates, flagged, strict=True) if hit]
+    highest: dict[str, float] = {}
+    for template, probability in zip(templates, scores.alert_probability, strict=True):
+        highest[template] = max(highest.get(template, 0.0), float(probability))
     return {
         "lines": len(records),
         "flagged": int(flagged.sum()),
         "flagged_share": round(float(flagged.mean()), 4) if len(records) else 0.0,
         "warning_risk": round(detector.window_risk(scores.alert_probability), 4),
         "top_flagged_templates": [
-            {"template": template, "lines": count} for template, count in Counter(templates).most_common(examples)
+            {"template": template, "lines": count} for template, count in Counter(flagged_templates).most_common(examples)
+        ],
+        "highest_scored_templates": [
+            {"template": template, "alert_probability": round(probability, 4)}
+            for template, probability in sorted(highest.items(), key=lambda item: -item[1])[:examples]
         ],
     }
 

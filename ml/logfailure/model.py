@@ -4,7 +4,7 @@ For each line the detector computes
 - `text_probability`: logistic regression on character n-grams (3 to 5) of the masked message,
   which is reliable for lines like those seen in training;
 - `prior_probability`: logistic regression on template-independent features (the level group
-  and how many failure words the message contains), which still applies to unseen templates;
+  and whether the message contains failure words), which still applies to unseen templates;
 - `familiarity`: the highest cosine similarity between the line's n-gram vector and any
   training message, in [0, 1].
 
@@ -26,8 +26,8 @@ from sklearn.linear_model import LogisticRegression
 from ml.logfailure.parsing import LogRecord, mask_message
 from ml.logfailure.templates import TemplateSet
 
-# Failure vocabulary matched case-insensitively on word starts. The prior model learns one
-# weight for the count of matches, so a failure word never seen in training still counts.
+# Failure vocabulary matched case-insensitively as whole words. The prior model learns one
+# weight for "any of them occurs", so a failure word never seen in training still counts.
 FAILURE_WORDS = re.compile(
     r"\b(?:fail(?:s|ed|ure|ures|ing)?|fatal|errors?|panic\w*|terminat(?:ed|es|ion|ing)|severed|"
     r"abort(?:s|ed|ing)?|crash(?:ed|es)?|killed|interrupt(?:s|ed)?|exceptions?|timed out|timeout|"
@@ -38,11 +38,15 @@ FAILURE_WORDS = re.compile(
 _FATAL_LEVELS = frozenset({"FATAL", "CRITICAL", "ALERT", "EMERGENCY", "PANIC"})
 _ERROR_LEVELS = frozenset({"ERROR", "SEVERE"})
 _WARNING_LEVELS = frozenset({"WARNING"})
-_MAX_FAILURE_WORDS = 3
 
 
 def prior_features(records: Sequence[LogRecord]) -> np.ndarray:
-    """Return the template-independent features: level group flags and failure word count."""
+    """Return the template-independent features: level group flags and whether failure words occur.
+
+    NOTE: a level group absent from the training log gets no weight. A model trained on BGL,
+    whose alerts are all FATAL and which has no ERROR lines before its test part, scores ERROR
+    lines of other systems like INFO lines with the same words.
+    """
     rows = []
     for record in records:
         failure_words = len(FAILURE_WORDS.findall(record.content))

@@ -20,7 +20,7 @@ MASKING_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"(?<![\w.])(?:/[\w.\-]+)+/?", "PATH"),
     (r"\b0x[0-9a-fA-F]+\b", "HEX"),
     (r"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b", "HEX"),
-    (r"(?<![A-Za-z])[-+]?\d+(?:\.\d+)?", "NUM"),
+    (r"\d+(?:\.\d+)?", "NUM"),
 )
 _COMPILED_MASKS = tuple((re.compile(pattern), f"<{name}>") for pattern, name in MASKING_PATTERNS)
 
@@ -98,14 +98,31 @@ def _find_level(tokens: list[str]) -> tuple[int, str] | None:
     return None
 
 
-def _split_component(tokens: list[str]) -> tuple[str, list[str]]:
+def _skip_bracketed_prefix(text: str) -> str:
+    """Drop leading bracketed groups (nested brackets allowed) and dashes, e.g. `[main] - `."""
+    text = text.lstrip()
+    while text[:1] in ("[", "-"):
+        if text[0] == "-":
+            text = text[1:].lstrip()
+            continue
+        depth = 0
+        for position, character in enumerate(text):
+            depth += {"[": 1, "]": -1}.get(character, 0)
+            if depth == 0:
+                text = text[position + 1 :].lstrip()
+                break
+        else:
+            return text
+    return text
+
+
+def _split_component(text: str) -> tuple[str, str]:
     """Split a leading `component:` token (after bracketed ids and dashes) from the message."""
-    index = 0
-    while index < len(tokens) and (tokens[index].startswith("[") or tokens[index] == "-"):
-        index += 1
-    if index < len(tokens) and tokens[index].endswith(":") and any(c.isalpha() for c in tokens[index]):
-        return tokens[index].rstrip(":"), tokens[index + 1 :]
-    return "", tokens[index:]
+    text = _skip_bracketed_prefix(text)
+    first, _, rest = text.partition(" ")
+    if first.endswith(":") and any(c.isalpha() for c in first):
+        return first.rstrip(":"), rest.strip()
+    return "", text
 
 
 def _is_header_token(token: str) -> bool:
@@ -129,8 +146,8 @@ def parse_generic_line(line: str) -> LogRecord:
     level_found = _find_level(tokens)
     if level_found is not None:
         index, level = level_found
-        component, rest = _split_component(tokens[index + 1 :])
-        return LogRecord(content=" ".join(rest), level=level, component=component)
+        component, content = _split_component(" ".join(tokens[index + 1 :]))
+        return LogRecord(content=content, level=level, component=component)
 
     for index, token in enumerate(tokens[:_HEADER_TOKENS]):
         if token.endswith(":") and any(c.isalpha() for c in token):

@@ -230,7 +230,7 @@ def feature_frame(incidents: pd.DataFrame) -> pd.DataFrame:
 
     opened_at = pd.to_datetime(incidents["opened_at"])
     features["open_hour"] = opened_at.dt.hour.astype(float)
-    features["open_weekday"] = opened_at.dt.weekday.astype(float)
+    features["open_weekday"] = opened_at.dt.day_of_week.astype(float)
     for column in ("caller_prior_incidents", "caller_prior_incidents_7d", "caller_hours_since_previous"):
         features[column] = pd.to_numeric(incidents[column], errors="coerce") if column in incidents else np.nan
     return features[list(FEATURE_COLUMNS)]

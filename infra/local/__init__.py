@@ -1,0 +1,1 @@
+"""The local stack: moto, the Chalice app, queue pollers and schedules on one machine."""

@@ -1,0 +1,180 @@
+"""Start moto, deploy the resources, train the local model if needed, seed data, and serve the
+API, the queue consumers and the schedules, all on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.local.lambda_runtime import REGION
+
+logger = logging.getLogger("servicedesk.local")
+
+HOST = "127.0.0.1"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class LocalStackConfig:
+    api_port: int = 8000
+    moto_port: int = 5000
+    schedule_seconds: float = 60.0
+    seed: bool = True
+    artifacts_dir: Path = PROJECT_ROOT / ".artifacts" / "models"
+
+
+@dataclass
+class LocalStack:
+    config: LocalStackConfig = field(default_factory=LocalStackConfig)
+    outputs: dict[str, str] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _moto: Any = None
+    _http: Any = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{HOST}:{self.config.api_port}"
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://{HOST}:{self.config.moto_port}"
+
+    def start(self) -> None:
+        """Start every component; each logs one line when it is up."""
+        self._start_moto()
+        self._deploy()
+        self._prepare_models()
+        app = self._load_app()
+        if self.config.seed:
+            self._seed()
+        self._start_api(app)
+        self._start_consumers(app)
+        self._start_schedules(app)
+        logger.info("local stack ready: API %s, AWS endpoint %s", self.api_url, self.moto_url)
+
+    def stop(self) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        if self._http is not None:
+            self._http.shutdown()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self._moto is not None:
+            self._moto.stop()
+        logger.info("local stack stopped")
+
+    def wait(self) -> None:
+        while not self._stop.wait(0.5):
+            pass
+
+    # Components.
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        os.environ.update(
+            {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": "testing",
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "AWS_ENDPOINT_URL": self.moto_url,
+                # moto runs Step Functions tasks by calling itself, so it must know its own port.
+                "MOTO_PORT": str(self.config.moto_port),
+                "POWERTOOLS_TRACE_DISABLED": "true",
+            }
+        )
+        self._moto = ThreadedMotoServer(ip_address=HOST, port=self.config.moto_port, verbose=False)
+        self._moto.start()
+        request = urllib.request.Request(
+            f"{self.moto_url}/moto-api/config",
+            data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+        logger.info("moto server listening on %s (Step Functions execution enabled)", self.moto_url)
+
+    def _deploy(self) -> None:
+        import boto3
+
+        from infra.provision import deploy_resources, environment_for
+
+        self.outputs = deploy_resources(boto3.client("cloudformation"))
+        os.environ.update(environment_for(self.outputs))
+        os.environ.update(
+            {
+                "MODEL_BACKEND": "local",
+                "CALLER_SOURCE": "headers",
+                "MODEL_ARTIFACTS_DIR": str(self.config.artifacts_dir),
+            }
+        )
+        logger.info("resources deployed from infra/resources.yaml: %s", ", ".join(sorted(self.outputs.values())))
+
+    def _prepare_models(self) -> None:
+        from ml.sentiment.train import ensure_model
+
+        model_dir = ensure_model(self.config.artifacts_dir / "sentiment")
+        logger.info("sentiment model ready in %s", model_dir)
+
+    def _load_app(self) -> Any:
+        from app import app
+        from functions import wiring
+
+        wiring.reset()
+        return app
+
+    def _seed(self) -> None:
+        import boto3
+
+        from infra.local.seed import seed
+
+        counts = seed(boto3.client("sqs"), self.outputs["IntakeQueueUrl"])
+        logger.info("sample data seeded: %s", ", ".join(f"{count} {name}" for name, count in counts.items()))
+
+    def _start_api(self, app: Any) -> None:
+        from chalice.config import Config
+        from chalice.local import create_local_server
+
+        config = Config.create(chalice_app=app, app_name="servicedesk", lambda_timeout=29, lambda_memory_size=512)
+        self._http = create_local_server(app, config, HOST, self.config.api_port)
+        thread = threading.Thread(target=self._http.serve_forever, name="api", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        logger.info("API serving on %s", self.api_url)
+
+    def _start_consumers(self, app: Any) -> None:
+        import boto3
+
+        from infra.local.lambda_runtime import sqs_consumers
+        from infra.local.pollers import QueuePoller
+
+        sqs = boto3.client("sqs")
+        for name, source in sqs_consumers(app).items():
+            queue_url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
+            poller = QueuePoller(app, sqs, queue_url, name, source.batch_size)
+            thread = threading.Thread(target=poller.run, args=(self._stop,), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+            logger.info("consumer %s polling %s", name, source.queue)
+
+    def _start_schedules(self, app: Any) -> None:
+        from infra.local.lambda_runtime import scheduled_jobs
+        from infra.local.pollers import Scheduler
+
+        for name in scheduled_jobs(app):
+            scheduler = Scheduler(app, name, self.config.schedule_seconds)
+            thread = threading.Thread(target=scheduler.run, args=(self._stop,), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+            logger.info("schedule %s firing every %.0f s", name, self.config.schedule_seconds)

@@ -1,0 +1,1 @@
+"""Ticket triage: text to category and queue, abstaining when unsure (see `ml.triage.model`)."""

@@ -1,0 +1,136 @@
+"""Fixtures shared by the suites: a moto account with the deployed resources, and the app."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import pytest
+
+TEST_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "ap-northeast-2",
+    "AWS_REGION": "ap-northeast-2",
+    "CALLER_SOURCE": "headers",
+    "MODEL_BACKEND": "local",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_DEV": "false",
+}
+
+NEGATIVE_WORDS = ("화가", "최악", "짜증", "angry", "terrible", "worst", "furious")
+
+
+class KeywordSentimentEndpoint:
+    """Deterministic stand-in for the sentiment endpoint that follows its JSON contract.
+
+    Texts with one of NEGATIVE_WORDS score 0.95 negative, all others 0.1; integration tests use
+    it so that escalation outcomes do not depend on a trained model.
+    """
+
+    name = "sentiment"
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+
+    def invoke(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self.requests.append(payload)
+        predictions = []
+        for text in payload["texts"]:
+            negative = 0.95 if any(word in text.lower() for word in NEGATIVE_WORDS) else 0.1
+            label = "negative" if negative > 0.5 else "neutral"
+            predictions.append(
+                {"label": label, "score": max(negative, 1 - negative), "negative": negative, "language": "ko"}
+            )
+        return {"model": "sentiment", "model_version": "keyword-test", "predictions": predictions}
+
+
+@pytest.fixture(scope="session")
+def aws() -> Iterator[dict[str, str]]:
+    """One moto account for the session with infra/resources.yaml deployed; returns its outputs.
+
+    Tests keep apart by using their own tenant ids, which every key starts with.
+    """
+    from moto import mock_aws
+
+    with mock.patch.dict(os.environ, TEST_ENVIRONMENT), mock_aws():
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        import boto3
+
+        from functions import wiring
+        from infra.provision import deploy_resources, environment_for
+
+        outputs = deploy_resources(boto3.client("cloudformation"), "servicedesk-test")
+        os.environ.update(environment_for(outputs))
+        wiring.reset()
+        yield outputs
+        wiring.reset()
+
+
+@pytest.fixture
+def sentiment_endpoint(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> KeywordSentimentEndpoint:
+    from functions import wiring
+
+    endpoint = KeywordSentimentEndpoint()
+    wiring.ticket_service.cache_clear()
+    monkeypatch.setattr(wiring, "model_endpoint", lambda name: endpoint)
+    yield endpoint
+    wiring.ticket_service.cache_clear()
+
+
+@pytest.fixture
+def tenant(request: pytest.FixtureRequest) -> str:
+    """A tenant id of this test alone, so that tests sharing the moto account never meet."""
+    return "t-" + re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:60].strip("-")
+
+
+@pytest.fixture
+def client(aws: dict[str, str], sentiment_endpoint: KeywordSentimentEndpoint) -> Iterator[Any]:
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client
+
+
+class Api:
+    """Small helper around the Chalice test client that speaks JSON as one tenant."""
+
+    def __init__(self, client: Any, tenant_id: str, user_id: str = "agent-1", role: str = "agent") -> None:
+        self.client = client
+        self.headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "X-Tenant-Id": tenant_id,
+            "X-User-Id": user_id,
+            "X-Role": role,
+        }
+
+    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        raw = body if isinstance(body, bytes) else (json.dumps(body, ensure_ascii=False).encode() if body is not None else b"")
+        response = getattr(self.client.http, method)(path, headers={**self.headers, **(headers or {})}, body=raw)
+        response.json = json.loads(response.body) if response.body else None
+        return response
+
+    def create_ticket(self, **fields: Any) -> dict[str, Any]:
+        body = {
+            "title": "노트북 전원 문제",
+            "description": "전원이 켜지지 않습니다.",
+            "requester_id": "requester-1",
+            "customer_id": "customer-1",
+            "channel": "web_form",
+            **fields,
+        }
+        response = self.call("post", "/tickets", body)
+        assert response.status_code == 201, response.body
+        return response.json
+
+
+@pytest.fixture
+def api(client: Any, tenant: str) -> Api:
+    return Api(client, tenant)
