@@ -23,6 +23,7 @@ from functions.domain.errors import (
     IdempotencyConflictError,
     InvalidInputError,
     NotFoundError,
+    ThreadConflictError,
     VersionConflictError,
 )
 from functions.domain.ports import Customer, Page, TicketFilter
@@ -172,6 +173,8 @@ class DynamoTicketRepository:
         try:
             self._transact(operations)
         except _ConditionFailed as failure:
+            if ticket.thread_key and 1 in failure.indexes:
+                raise ThreadConflictError(ticket.thread_key) from failure
             raise IdempotencyConflictError(
                 f"ticket {ticket.ticket_id} or its thread or first message already exists",
                 ticket_id=ticket.ticket_id,

@@ -29,6 +29,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "version_conflict": 409,
     "invalid_transition": 409,
     "idempotency_conflict": 409,
+    "thread_conflict": 409,
     "request_in_progress": 409,
     "payload_too_large": 413,
     "unsupported_media_type": 415,

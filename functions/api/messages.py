@@ -49,6 +49,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "This Idempotency-Key was already used with a different request. Use a new key for a new request.",
         "ko": "이 Idempotency-Key는 다른 요청에 이미 사용되었습니다. 새 요청에는 새 키를 사용해 주세요.",
     },
+    "thread_conflict": {
+        "en": "Thread '{thread_key}' already belongs to ticket {ticket_id}. Add a message to that ticket instead.",
+        "ko": "스레드 '{thread_key}'은(는) 이미 티켓 {ticket_id}에 연결되어 있습니다. 그 티켓에 메시지를 추가해 주세요.",
+    },
     "request_in_progress": {
         "en": "A request with this Idempotency-Key is still being processed. Retry in a few seconds.",
         "ko": "같은 Idempotency-Key의 요청이 아직 처리 중입니다. 몇 초 뒤 다시 시도해 주세요.",

@@ -56,6 +56,15 @@ class IdempotencyConflictError(DomainError):
     code = "idempotency_conflict"
 
 
+class ThreadConflictError(DomainError):
+    """A channel thread already belongs to another ticket."""
+
+    code = "thread_conflict"
+
+    def __init__(self, thread_key: str, ticket_id: str | None = None) -> None:
+        super().__init__(f"thread {thread_key} already has a ticket", thread_key=thread_key, ticket_id=ticket_id)
+
+
 class RequestInProgressError(DomainError):
     code = "request_in_progress"
 

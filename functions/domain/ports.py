@@ -39,8 +39,8 @@ class TicketRepository(Protocol):
     def create_ticket(self, ticket: Ticket, events: Sequence[EventDetail], first_message: Message) -> None:
         """Store a new ticket, its first message, its thread mapping and outbox events atomically.
 
-        Raises IdempotencyConflictError when the thread already has a ticket or the message id
-        is already stored.
+        Raises ThreadConflictError when the thread already has a ticket, and
+        IdempotencyConflictError when the message id is already stored.
         """
 
     def get_ticket(self, tenant_id: str, ticket_id: str) -> Ticket:

@@ -10,10 +10,9 @@ from datetime import UTC, datetime
 from functions.domain import lifecycle
 from functions.domain.errors import (
     DependencyError,
-    IdempotencyConflictError,
     InvalidInputError,
     InvalidTransitionError,
-    NotFoundError,
+    ThreadConflictError,
     VersionConflictError,
 )
 from functions.domain.escalation import EscalationPolicy, decide_escalation, raised_priority
@@ -108,6 +107,7 @@ class TicketService:
             priority=request.priority or Priority.MEDIUM,
             status=TicketStatus.NEW,
             queue=self._default_queue,
+            thread_key=request.thread_key,
             attachments=request.attachments,
             created_at=now,
             updated_at=now,
@@ -124,7 +124,11 @@ class TicketService:
             attachments=request.attachments,
             created_at=now,
         )
-        return self._open_with_message(ticket, first_message, opening_text).ticket
+        try:
+            return self._open_with_message(ticket, first_message, opening_text).ticket
+        except ThreadConflictError as error:
+            existing = self._repository.find_ticket_by_thread(caller.tenant_id, request.thread_key or "")
+            raise ThreadConflictError(request.thread_key or "", existing.ticket_id if existing else None) from error
 
     def update_ticket(
         self, caller: Caller, ticket_id: str, request: UpdateTicketRequest, expected_version: int | None
@@ -224,7 +228,7 @@ class TicketService:
         )
         try:
             return self._open_with_message(ticket, message, f"{inbound.subject or ''}\n{inbound.body}".strip())
-        except IdempotencyConflictError:
+        except ThreadConflictError:
             # Another message of the same new thread opened the ticket first: join it.
             winner = self._repository.find_ticket_by_thread(inbound.tenant_id, inbound.thread_key)
             if winner is None:

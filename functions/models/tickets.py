@@ -98,9 +98,12 @@ class CreateTicketRequest(BaseModel):
     channel: Channel
     category: Label | None = None
     priority: Priority | None = None
+    thread_key: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = Field(
+        default=None, description="Channel conversation id; later channel messages with it join this ticket."
+    )
     attachments: list[AttachmentRef] = Field(default_factory=list, max_length=20)
 
-    _no_controls = field_validator("title", "description")(reject_control_characters)
+    _no_controls = field_validator("title", "description", "thread_key")(reject_control_characters)
 
 
 class UpdateTicketRequest(BaseModel):

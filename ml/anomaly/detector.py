@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
 from typing import Any
 
 STATE_VERSION = 1
@@ -145,19 +146,26 @@ class StreamingDetector:
         self.config = config or DetectorConfig()
         self.state = state or SeriesState()
 
-    def update(self, value: float, timestamp: str | None = None) -> PointScore:
+    def update(self, value: float, timestamp: datetime | None = None) -> PointScore:
         """Score `value`, then learn from it."""
-        if not math.isfinite(value):
+        measures = self.measure(value, timestamp)
+        if self.state.count <= self.config.warmup:
+            return PointScore(0.0, False, measures)
+        score, alert, self.state.since_alert = apply_alert_policy(
+            max(measures.values()), self.state.since_alert, self.config
+        )
+        return PointScore(score, alert, measures)
+
+    def measure(self, value: float, timestamp: datetime | None = None) -> dict[str, float]:
+        """Return the likelihood score of each measure for `value` and learn from it."""
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
             raise ValueError(f"value must be a finite number, got {value!r}")
         config, state = self.config, self.state
         if timestamp is not None:
-            if state.last_timestamp is not None and timestamp <= state.last_timestamp:
-                raise ValueError(
-                    f"timestamp {timestamp} is not after the last scored timestamp {state.last_timestamp}; "
-                    "send points in time order and do not resend scored points"
-                )
-            state.last_timestamp = timestamp
+            self._check_order(timestamp)
+            state.last_timestamp = timestamp.isoformat()
 
+        value = float(value)
         previous = state.values[-1] if state.values else value
         state.values.append(value)
         del state.values[: -(config.history * config.stride + config.embedding)]
@@ -165,21 +173,24 @@ class StreamingDetector:
 
         raw = self._raw_measures(value, previous)
         self._learn_scale(value, previous)
-        measures = {name: self._likelihood_score(name, raw[name]) for name in _MEASURES}
-        if state.count <= config.warmup:
-            return PointScore(0.0, False, measures)
+        return {name: self._likelihood_score(name, raw[name]) for name in _MEASURES}
 
-        score = max(measures.values())
-        if state.since_alert is not None:
-            state.since_alert += 1
-            if state.since_alert <= config.suppression:
-                score *= config.suppressed_scale
-            else:
-                state.since_alert = None
-        alert = score >= config.alert_threshold
-        if alert:
-            state.since_alert = 0
-        return PointScore(score, alert, measures)
+    def _check_order(self, timestamp: datetime) -> None:
+        if self.state.last_timestamp is None:
+            return
+        last = datetime.fromisoformat(self.state.last_timestamp)
+        try:
+            in_order = timestamp > last
+        except TypeError as error:
+            raise ValueError(
+                f"timestamp {timestamp.isoformat()} and the last scored timestamp {last.isoformat()} "
+                "mix time zone aware and naive times; send every timestamp of a series the same way"
+            ) from error
+        if not in_order:
+            raise ValueError(
+                f"timestamp {timestamp.isoformat()} is not after the last scored timestamp {last.isoformat()}; "
+                "send points in time order and do not resend scored points"
+            )
 
     def _raw_measures(self, value: float, previous: float) -> dict[str, float]:
         state = self.state
@@ -245,6 +256,25 @@ class StreamingDetector:
         return min(max(score, 0.0), 1.0)
 
 
+def apply_alert_policy(score: float, since_alert: int | None, config: DetectorConfig) -> tuple[float, bool, int | None]:
+    """Scale `score` down shortly after an alert and decide whether it raises a new alert.
+
+    `since_alert` counts the points since the last alert (None when there was none recently).
+    Returns the final score, the alert flag and the new count.
+    """
+    if since_alert is not None:
+        since_alert += 1
+        if since_alert <= config.suppression:
+            score *= config.suppressed_scale
+        else:
+            since_alert = None
+    score = min(score, 1.0)
+    alert = score >= config.alert_threshold
+    if alert:
+        since_alert = 0
+    return score, alert, since_alert
+
+
 def _log10_upper_tail(z: float) -> float:
     """Return log10 of the standard normal upper-tail probability, without underflow for large z."""
     if z < 8.0:
@@ -257,3 +287,30 @@ def score_series(values: list[float], config: DetectorConfig | None = None) -> l
     """Score a whole series from a fresh state; returns one anomaly score per value."""
     detector = StreamingDetector(config)
     return [detector.update(value).score for value in values]
+
+
+def measure_series(values: list[float], config: DetectorConfig | None = None) -> list[float]:
+    """Return the combined score of every value before the alert policy (0 during warm-up).
+
+    Replaying these through `apply_alert_policy` gives the same scores as `score_series`, which
+    lets training try several alert thresholds without rerunning the detector.
+    """
+    detector = StreamingDetector(config)
+    combined = []
+    for value in values:
+        measures = detector.measure(value)
+        combined.append(max(measures.values()) if detector.state.count > detector.config.warmup else 0.0)
+    return combined
+
+
+def replay_alert_policy(combined: list[float], config: DetectorConfig) -> list[float]:
+    """Apply the alert policy to the output of `measure_series`."""
+    scores = []
+    since_alert = None
+    for index, score in enumerate(combined):
+        if index < config.warmup:
+            scores.append(0.0)
+            continue
+        score, _, since_alert = apply_alert_policy(score, since_alert, config)
+        scores.append(score)
+    return scores

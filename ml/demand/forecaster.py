@@ -5,7 +5,7 @@ Daily counts follow a log-linear model fitted on recent history:
     log E[count(d)] = day_type(d) + holiday(d) * h + bridge(d) * b + trend * weeks(d)
 
 `day_type` is the day of week, except that a public holiday is treated as a Sunday. A bridge day
-is a working day between two non-working days, such as the Friday after a Thursday holiday; it
+is a working day between two non-working days, such as the Friday after a Thursday holiday. It
 is treated as half its own weekday and half a Sunday on the log scale. `h` and `b` are learned
 adjustments, penalised towards zero. So a calendar whose holidays never occurred in the history
 still predicts a dip on them, and a calendar whose holidays are working days in the data learns
@@ -337,6 +337,8 @@ def forecast_daily(
     future = [days[-1] + timedelta(days=step) for step in range(1, horizon_days + 1)]
     mean, log_variance = predict_daily(fit, future, holidays)
     # The uncertainty of the fitted mean adds about mean**2 * var(log mean) to the variance.
+    # NOTE: a holiday missing from the calendar usually falls outside the intervals, because
+    # they assume the calendar lists every day off.
     lower, upper = _intervals(mean, fit.alpha + log_variance, config.interval_levels)
     return Forecast(future, mean, lower, upper)
 

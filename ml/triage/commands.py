@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ml.common.artifacts import model_dir, read_metadata
-from ml.triage.data import FORMATS, default_data_file, load_tickets, split_by_order
+from ml.triage.data import DEFAULT_SPLITS, FORMATS, SPLITS, default_data_file, load_tickets, split_tickets
 from ml.triage.evaluate import baseline_metrics, evaluate_model, open_set_check, supported_categories
 from ml.triage.model import TriageModel
 from ml.triage.train import MODEL_NAME, add_hyperparameter_arguments, config_from_args, train_triage
@@ -57,6 +57,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         args.model_dir or model_dir(MODEL_NAME),
         config_from_args(args),
         test_fraction=args.test_fraction,
+        split=args.split,
         queue_map_file=args.queue_map,
         default_queue=args.default_queue,
         review_queue=args.review_queue,
@@ -86,19 +87,26 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         "--test-fraction",
         type=float,
         default=0.2,
-        help="share of rows at the end of the file to score (1 scores every row); "
-        "use the value the model was trained with so no training row is scored",
+        help="share of rows to score (1 scores every row); "
+        "use the value and split the model was trained with so no training row is scored",
+    )
+    parser.add_argument(
+        "--split",
+        choices=SPLITS,
+        default=None,
+        help="which rows are scored: the last ones ('order') or rows spread over the file ('interleaved'); "
+        "default: 'order' for endava, 'interleaved' for bitext",
     )
     parser.add_argument(
         "--baselines",
         action="store_true",
-        help="fit the majority and plain TF-IDF baselines on the leading rows and score them too",
+        help="fit the majority and plain TF-IDF baselines on the training rows and score them too",
     )
     parser.add_argument(
         "--open-set",
         metavar="CATEGORY",
         default=None,
-        help="retrain without this category on the leading rows and report how often its tickets are abstained",
+        help="retrain without this category on the training rows and report how often its tickets are abstained",
     )
 
 
@@ -113,7 +121,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     if args.test_fraction == 1.0:
         train, test = tickets.subset([]), tickets
     else:
-        train, test = split_by_order(tickets, args.test_fraction)
+        train, test = split_tickets(tickets, args.test_fraction, args.split or DEFAULT_SPLITS[args.format])
     macro_labels = supported_categories(tickets.categories)
     _progress(f"scoring {len(test)} tickets")
 
@@ -125,7 +133,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.baselines or args.open_set is not None:
         if not len(train):
-            raise ValueError("--baselines and --open-set need leading rows to train on; use --test-fraction below 1")
+            raise ValueError("--baselines and --open-set need training rows; use --test-fraction below 1")
     if args.baselines:
         _progress("fitting baselines")
         result["baselines"] = baseline_metrics(train, test, macro_labels)

@@ -11,8 +11,10 @@ Two public formats are supported, and any file with the same columns works:
   target is the data set's own routing column ``category`` (11 values). Every intent
   belongs to exactly one routing category there.
 
-The files carry no timestamps, and their label mix drifts along the file order, so held-out
-rows are always the last ones of the file (a shuffled split would overstate accuracy).
+The Endava file carries no timestamps, and its label mix drifts along the file order, so its
+held-out rows are the last ones of the file (a shuffled split would overstate accuracy).
+The Bitext file is sorted by intent, so the last rows would be intents never seen in
+training: its held-out rows are spread evenly over the file instead.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import pandas as pd
 from ml.common.datasets import dataset_path
 
 FORMATS: tuple[str, ...] = ("endava", "bitext")
+SPLITS: tuple[str, ...] = ("order", "interleaved")
+DEFAULT_SPLITS = {"endava": "order", "bitext": "interleaved"}
 
 _DEFAULT_FILES = {
     "endava": ("endava_support_tickets", "all_tickets_part_train.csv"),
@@ -121,6 +125,24 @@ def split_by_order(tickets: TicketSet, test_fraction: float) -> tuple[TicketSet,
         raise ValueError(f"test fraction must be in [0, 1), got {test_fraction}")
     cut = len(tickets) - round(len(tickets) * test_fraction)
     return tickets.subset(slice(0, cut)), tickets.subset(slice(cut, None))
+
+
+def split_interleaved(tickets: TicketSet, test_fraction: float) -> tuple[TicketSet, TicketSet]:
+    """Split with the test rows spread evenly over the file, for files sorted by label."""
+    if not 0.0 <= test_fraction < 1.0:
+        raise ValueError(f"test fraction must be in [0, 1), got {test_fraction}")
+    test_rows = [i for i in range(len(tickets)) if int((i + 1) * test_fraction) > int(i * test_fraction)]
+    chosen = set(test_rows)
+    return tickets.subset([i for i in range(len(tickets)) if i not in chosen]), tickets.subset(test_rows)
+
+
+def split_tickets(tickets: TicketSet, test_fraction: float, method: str) -> tuple[TicketSet, TicketSet]:
+    """Split into training and test tickets by one of SPLITS."""
+    if method == "order":
+        return split_by_order(tickets, test_fraction)
+    if method == "interleaved":
+        return split_interleaved(tickets, test_fraction)
+    raise ValueError(f"unknown split {method!r}; use one of {', '.join(SPLITS)}")
 
 
 def _check_format(data_format: str) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ml.common.artifacts import fingerprint_files, model_dir, write_metadata
-from ml.triage.data import FORMATS, TicketSet, load_tickets, resolve_data_file, split_by_order
+from ml.triage.data import DEFAULT_SPLITS, FORMATS, SPLITS, TicketSet, load_tickets, resolve_data_file, split_tickets
 from ml.triage.evaluate import baseline_metrics, evaluate_model, supported_categories
 from ml.triage.model import QueueMap, TriageConfig, fit_triage_model
 
@@ -38,7 +38,14 @@ def add_hyperparameter_arguments(parser: argparse.ArgumentParser) -> None:
         "--test-fraction",
         type=float,
         default=0.2,
-        help="share of rows at the end of the file held back for test metrics (0 trains on every row)",
+        help="share of rows held back for test metrics (0 trains on every row)",
+    )
+    parser.add_argument(
+        "--split",
+        choices=SPLITS,
+        default=None,
+        help="which rows are held back: the last ones ('order') or rows spread over the file ('interleaved'); "
+        "default: 'order' for endava, 'interleaved' for bitext, which is sorted by intent",
     )
     parser.add_argument(
         "--regularization",
@@ -127,6 +134,7 @@ def train_triage(
     config: TriageConfig,
     *,
     test_fraction: float = 0.2,
+    split: str | None = None,
     queue_map_file: Path | None = None,
     default_queue: str = "general",
     review_queue: str = "triage-review",
@@ -137,7 +145,8 @@ def train_triage(
     say = progress or (lambda message: None)
     data_file = resolve_data_file(Path(data_file))
     tickets = load_tickets(data_file, data_format)
-    train, test = split_by_order(tickets, test_fraction)
+    split = split or DEFAULT_SPLITS[data_format]
+    train, test = split_tickets(tickets, test_fraction, split)
     queue_map, queue_source = build_queue_map(train, queue_map_file, default_queue, review_queue)
     say(f"loaded {len(tickets)} tickets from {data_file}: {len(train)} for training, {len(test)} held back")
 
@@ -169,6 +178,7 @@ def train_triage(
         training_rows=len(train),
         test_rows=len(test),
         test_fraction=test_fraction,
+        split=split,
         training_seconds=round(training_seconds, 2),
         artifact_bytes=artifact.stat().st_size,
         categories=model.labels,
@@ -219,6 +229,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             args.model_dir,
             config_from_args(args),
             test_fraction=args.test_fraction,
+            split=args.split,
             queue_map_file=args.queue_map,
             default_queue=args.default_queue,
             review_queue=args.review_queue,

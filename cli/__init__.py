@@ -1,0 +1,1 @@
+"""The `servicedesk` command-line tool: replays, scoring, training and evaluation."""

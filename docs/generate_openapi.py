@@ -1,0 +1,559 @@
+"""Generate docs/openapi.yaml, the OpenAPI 3.1 description of the REST API.
+
+Paths and methods come from the routes registered on the Chalice app, and request and response
+schemas from the pydantic models, so the document changes when they do. Run
+`python docs/generate_openapi.py` from the project root after changing a route or a model and
+commit the result; `--check` writes nothing and exits 1 when the file is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+# app.py sits at the project root, which is not on sys.path when this file runs as a script.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import yaml  # noqa: E402
+from pydantic import BaseModel, TypeAdapter  # noqa: E402
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema  # noqa: E402
+
+from app import app  # noqa: E402
+from functions.api import tickets as tickets_api  # noqa: E402
+from functions.api.http import JSON_CONTENT_TYPE, STATUS_BY_CODE  # noqa: E402
+from functions.api.messages import SUPPORTED_LANGUAGES  # noqa: E402
+from functions.domain import lifecycle  # noqa: E402
+from functions.models.tickets import (  # noqa: E402
+    AddMessageRequest,
+    CreateTicketRequest,
+    Identifier,
+    Message,
+    MessagePage,
+    Ticket,
+    TicketPage,
+    UpdateTicketRequest,
+)
+from functions.settings import Settings  # noqa: E402
+
+OPENAPI_PATH = ROOT / "docs" / "openapi.yaml"
+CREATE_TICKET_SAMPLE = ROOT / "events" / "samples" / "apigateway" / "create-ticket.json"
+SCHEMA_REF = "#/components/schemas/{model}"
+
+_DEFAULTS = Settings.model_fields
+
+
+class MessageAdded(BaseModel):
+    """Body of a 201 response to POST /tickets/{ticket_id}/messages."""
+
+    message: Message
+    ticket: Ticket
+
+
+class ResponseJsonSchema(GenerateJsonSchema):
+    """Marks every response field as required, because responses serialise every field, null included."""
+
+    def field_is_required(self, field: Any, total: bool) -> bool:
+        if self.mode == "serialization":
+            return field.get("serialization_exclude_if") is None and not field.get("serialization_exclude")
+        return super().field_is_required(field, total)
+
+
+def lifecycle_table() -> str:
+    """List the allowed next statuses of each status, one Markdown bullet each."""
+    return "\n".join(
+        f"- {current.value} → {', '.join(lifecycle.allowed_next(current))}" for current in lifecycle.ALLOWED_TRANSITIONS
+    )
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the generator needs to know about one route beyond its path and method."""
+
+    summary: str
+    description: str
+    success_status: int
+    success_description: str
+    response_model: type[BaseModel]
+    request_model: type[BaseModel] | None = None
+    query: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()
+    success_headers: tuple[str, ...] = ()
+    error_codes: tuple[str, ...] = ()
+
+
+# Every operation can fail these ways: no caller identity, an unexpected fault, or a dependency
+# (DynamoDB, EventBridge, a model endpoint) that failed.
+COMMON_ERROR_CODES = ("unauthorized", "internal_error", "dependency_failed")
+BODY_ERROR_CODES = ("invalid_input", "invalid_json", "payload_too_large", "unsupported_media_type")
+
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("POST", "/tickets"): Operation(
+        summary="Open a ticket",
+        description=(
+            "Opens a ticket in the caller's tenant. The title and description become the first "
+            "message of the conversation; its sentiment may escalate the ticket at once. With an "
+            "Idempotency-Key, a repeated request returns the stored response instead of opening a "
+            "second ticket."
+        ),
+        success_status=201,
+        success_description="The ticket was opened, or an earlier request with the same Idempotency-Key is replayed.",
+        response_model=Ticket,
+        request_model=CreateTicketRequest,
+        headers=("Idempotency-Key",),
+        success_headers=("Location", "ETag"),
+        error_codes=(*BODY_ERROR_CODES, "thread_conflict", "idempotency_conflict", "request_in_progress"),
+    ),
+    ("GET", "/tickets"): Operation(
+        summary="List tickets",
+        description=(
+            "Lists the caller's tenant's tickets, newest first, filtered by any combination of the "
+            "query parameters. A page may hold fewer than `limit` tickets while `next_cursor` is "
+            "set; keep following the cursor until it is null."
+        ),
+        success_status=200,
+        success_description="One page of tickets.",
+        response_model=TicketPage,
+        query=("status", "customer_id", "assignee_id", "queue", "priority", "limit", "cursor"),
+        error_codes=("invalid_input",),
+    ),
+    ("GET", "/tickets/{ticket_id}"): Operation(
+        summary="Read a ticket",
+        description="Returns one ticket with its ETag, which PATCH expects in If-Match.",
+        success_status=200,
+        success_description="The ticket.",
+        response_model=Ticket,
+        success_headers=("ETag",),
+        error_codes=("not_found",),
+    ),
+    ("PATCH", "/tickets/{ticket_id}"): Operation(
+        summary="Update a ticket",
+        description=(
+            "Changes status, assignee, priority, queue or category under optimistic locking: send "
+            "the ticket's ETag in If-Match or its version in the body. Assigning a new ticket moves "
+            "it to assigned, and assigned and in_progress need an assignee. A request that changes "
+            "nothing returns the ticket unchanged. Allowed status changes:\n\n" + lifecycle_table()
+        ),
+        success_status=200,
+        success_description="The updated ticket.",
+        response_model=Ticket,
+        request_model=UpdateTicketRequest,
+        headers=("If-Match",),
+        success_headers=("ETag",),
+        error_codes=(*BODY_ERROR_CODES, "not_found", "version_conflict", "invalid_transition"),
+    ),
+    ("POST", "/tickets/{ticket_id}/messages"): Operation(
+        summary="Add a message",
+        description=(
+            "Appends a message to the ticket's conversation. A requester's message is scored for "
+            "sentiment, may escalate the ticket and reopens a resolved ticket. With an "
+            "Idempotency-Key, a repeated request returns the stored response."
+        ),
+        success_status=201,
+        success_description="The stored message and the ticket after it.",
+        response_model=MessageAdded,
+        request_model=AddMessageRequest,
+        headers=("Idempotency-Key",),
+        error_codes=(
+            *BODY_ERROR_CODES,
+            "not_found",
+            "version_conflict",
+            "idempotency_conflict",
+            "request_in_progress",
+        ),
+    ),
+    ("GET", "/tickets/{ticket_id}/messages"): Operation(
+        summary="List a ticket's messages",
+        description="Lists the conversation of one ticket, oldest first.",
+        success_status=200,
+        success_description="One page of messages.",
+        response_model=MessagePage,
+        query=("limit", "cursor"),
+        error_codes=("invalid_input", "not_found"),
+    ),
+}
+
+# What each code means in the description of its status.
+CODE_MEANINGS: dict[str, str] = {
+    "invalid_input": "a field, filter, header or cursor is invalid, and `details.field` names it",
+    "invalid_json": "the body is not a UTF-8 JSON object",
+    "unauthorized": "the caller's identity is missing or malformed",
+    "forbidden": "the caller's role may not do this",
+    "not_found": "no ticket with this id in the caller's tenant, or a malformed id",
+    "route_not_found": "no route at this path",
+    "method_not_allowed": "the path has no route for this method",
+    "version_conflict": "another request changed the ticket first, so reload it and retry",
+    "invalid_transition": "the lifecycle does not allow this status change, and `details.allowed` lists the next statuses",
+    "idempotency_conflict": "the Idempotency-Key was used with a different body",
+    "thread_conflict": "another ticket already has this `thread_key`, and `details.ticket_id` names it",
+    "request_in_progress": "a request with the same Idempotency-Key is still running",
+    "payload_too_large": "the body exceeds the size limit",
+    "unsupported_media_type": "the body is not application/json in UTF-8",
+    "internal_error": "an unexpected fault, so quote `request_id` when reporting it",
+    "dependency_failed": "a service behind the API failed or timed out, so retry later",
+}
+
+
+def identifier_schema() -> dict[str, Any]:
+    schema = TypeAdapter(Identifier).json_schema()
+    schema.pop("title", None)
+    return schema
+
+
+def query_parameters() -> dict[str, dict[str, Any]]:
+    max_page_size = _DEFAULTS["max_page_size"].default
+    default_page_size = _DEFAULTS["default_page_size"].default
+    return {
+        "status": {"description": "Only tickets in this status.", "schema": {"$ref": SCHEMA_REF.format(model="TicketStatus")}},
+        "customer_id": {"description": "Only tickets of this customer.", "schema": identifier_schema()},
+        "assignee_id": {"description": "Only tickets assigned to this agent.", "schema": identifier_schema()},
+        "queue": {"description": "Only tickets in this queue.", "schema": identifier_schema()},
+        "priority": {"description": "Only tickets of this priority.", "schema": {"$ref": SCHEMA_REF.format(model="Priority")}},
+        "limit": {
+            "description": (
+                f"Maximum items per page. The bounds are settings: DEFAULT_PAGE_SIZE "
+                f"({default_page_size}) and MAX_PAGE_SIZE ({max_page_size}) as deployed by default."
+            ),
+            "schema": {"type": "integer", "minimum": 1, "maximum": max_page_size, "default": default_page_size},
+        },
+        "cursor": {
+            "description": (
+                "`next_cursor` of the previous page, unchanged. A cursor only continues the list, "
+                "filters and tenant it came from."
+            ),
+            "schema": {"type": "string", "minLength": 1},
+        },
+    }
+
+
+def header_parameters() -> dict[str, dict[str, Any]]:
+    return {
+        "Idempotency-Key": {
+            "description": (
+                "Client-chosen key that makes a retry safe: the same key with the same body replays "
+                "the first response for "
+                f"{_DEFAULTS['idempotency_expiry_seconds'].default // 3600} hours (IDEMPOTENCY_EXPIRY_SECONDS); "
+                "with a different body it fails with 409 idempotency_conflict."
+            ),
+            "schema": {"type": "string", "pattern": tickets_api._IDEMPOTENCY_KEY_PATTERN.pattern},
+        },
+        "If-Match": {
+            "description": (
+                'The ETag from the last read, for example "3". Either this header or the body\'s '
+                "`version` is required; when both are sent they must agree."
+            ),
+            "schema": {"type": "string", "pattern": tickets_api._ETAG_PATTERN.pattern},
+        },
+        "Accept-Language": {
+            "description": (
+                f"Language of error messages: {' or '.join(SUPPORTED_LANGUAGES)}, chosen by q-value; "
+                "English when neither is acceptable."
+            ),
+            "schema": {"type": "string"},
+            "example": "ko-KR,ko;q=0.9,en;q=0.8",
+        },
+        "X-Correlation-Id": {
+            "description": (
+                "Id that ties this request to the caller's own logs; logged with every line and "
+                "returned in the response. The API Gateway request id is used when absent."
+            ),
+            "schema": {"type": "string", "maxLength": 128},
+        },
+    }
+
+
+def response_headers() -> dict[str, dict[str, Any]]:
+    return {
+        "ETag": {
+            "description": 'The ticket\'s version in quotes, for example "3"; send it back in If-Match.',
+            "schema": {"type": "string"},
+        },
+        "Location": {"description": "Path of the new ticket.", "schema": {"type": "string"}},
+        "Content-Language": {
+            "description": "Language of the error message.",
+            "schema": {"type": "string", "enum": list(SUPPORTED_LANGUAGES)},
+        },
+        "X-Correlation-Id": {
+            "description": "The request's X-Correlation-Id, or the API Gateway request id.",
+            "schema": {"type": "string"},
+        },
+    }
+
+
+def error_body_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "Body of every error response.",
+        "additionalProperties": False,
+        "required": ["code", "message", "details", "request_id"],
+        "properties": {
+            "code": {
+                "type": "string",
+                "enum": list(STATUS_BY_CODE),
+                "description": "Stable error code; each response lists the codes it can carry.",
+            },
+            "message": {
+                "type": "string",
+                "description": "What failed and what to do, in the language named by Content-Language.",
+            },
+            "details": {
+                "type": "object",
+                "description": (
+                    "Values behind the message, for example `field` and `problem` for invalid input, "
+                    "`current_version` for a version conflict."
+                ),
+            },
+            "request_id": {
+                "type": ["string", "null"],
+                "description": "API Gateway request id; quote it when reporting a problem.",
+            },
+        },
+    }
+
+
+def component_schemas() -> dict[str, Any]:
+    """Build the JSON Schemas of every request and response model, keyed by component name."""
+    request_models = {operation.request_model for operation in OPERATIONS.values() if operation.request_model}
+    response_models = {operation.response_model for operation in OPERATIONS.values()}
+    models = [(model, "validation") for model in sorted(request_models, key=lambda model: model.__name__)]
+    models += [(model, "serialization") for model in sorted(response_models, key=lambda model: model.__name__)]
+
+    _, top = models_json_schema(models, ref_template=SCHEMA_REF, schema_generator=ResponseJsonSchema)
+    schemas = dict(sorted(top["$defs"].items()))
+    schemas["ErrorBody"] = error_body_schema()
+    return schemas
+
+
+def model_reference(schemas: dict[str, Any], model: type[BaseModel], mode: str) -> dict[str, str]:
+    """Return the $ref of a model's component, which pydantic suffixes when input and output differ."""
+    suffix = "-Input" if mode == "validation" else "-Output"
+    for name in (model.__name__, model.__name__ + suffix):
+        if name in schemas:
+            return {"$ref": SCHEMA_REF.format(model=name)}
+    raise KeyError(f"no component schema for {model.__name__}")
+
+
+def error_response(status_codes: list[str]) -> dict[str, Any]:
+    """Build the response of one error status, listing the codes it can carry."""
+    return {
+        "description": "\n".join(f"{'- ' if len(status_codes) > 1 else ''}`{code}`: {CODE_MEANINGS[code]}." for code in status_codes),
+        "headers": {
+            "Content-Language": {"$ref": "#/components/headers/Content-Language"},
+            "X-Correlation-Id": {"$ref": "#/components/headers/X-Correlation-Id"},
+        },
+        "content": {
+            "application/json": {
+                "schema": {
+                    "allOf": [
+                        {"$ref": SCHEMA_REF.format(model="ErrorBody")},
+                        {"properties": {"code": {"enum": status_codes}}},
+                    ]
+                }
+            }
+        },
+    }
+
+
+def error_responses(codes: tuple[str, ...]) -> dict[str, Any]:
+    """Build one response per status that the codes map to; shared ones refer to components."""
+    by_status: dict[int, list[str]] = {}
+    for code in dict.fromkeys((*codes, *COMMON_ERROR_CODES)):
+        by_status.setdefault(STATUS_BY_CODE[code], []).append(code)
+
+    responses: dict[str, Any] = {}
+    for status, status_codes in sorted(by_status.items()):
+        if len(status_codes) == 1 and status_codes[0] in COMMON_ERROR_CODES:
+            responses[str(status)] = {"$ref": f"#/components/responses/{status_codes[0]}"}
+        else:
+            responses[str(status)] = error_response(status_codes)
+    return responses
+
+
+def registered_routes() -> set[tuple[str, str]]:
+    """Return (method, path) of every route registered on the Chalice app."""
+    return {(method, path) for path, methods in app.routes.items() for method in methods}
+
+
+def operation_object(method: str, path: str, operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
+    route = app.routes[path][method]
+    parameters: list[dict[str, Any]] = []
+    if "{ticket_id}" in path:
+        parameters.append({"$ref": "#/components/parameters/ticket_id"})
+    parameters += [{"$ref": f"#/components/parameters/{name}"} for name in operation.query]
+    parameters += [{"$ref": f"#/components/parameters/{name}"} for name in operation.headers]
+    parameters += [
+        {"$ref": "#/components/parameters/Accept-Language"},
+        {"$ref": "#/components/parameters/X-Correlation-Id"},
+    ]
+
+    success_headers = {name: {"$ref": f"#/components/headers/{name}"} for name in operation.success_headers}
+    success_headers["X-Correlation-Id"] = {"$ref": "#/components/headers/X-Correlation-Id"}
+    responses = {
+        str(operation.success_status): {
+            "description": operation.success_description,
+            "headers": success_headers,
+            "content": {"application/json": {"schema": model_reference(schemas, operation.response_model, "serialization")}},
+        },
+        **error_responses(operation.error_codes),
+    }
+
+    result: dict[str, Any] = {
+        "operationId": route.view_name,
+        "summary": operation.summary,
+        "description": operation.description,
+        "tags": ["tickets"],
+        "parameters": parameters,
+    }
+    if operation.request_model is not None:
+        result["requestBody"] = request_body(operation, schemas)
+    result["responses"] = responses
+    return result
+
+
+def request_body(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
+    assert operation.request_model is not None
+    limit = _DEFAULTS["max_body_bytes"].default
+    media: dict[str, Any] = {"schema": model_reference(schemas, operation.request_model, "validation")}
+    if operation.request_model is CreateTicketRequest and CREATE_TICKET_SAMPLE.is_file():
+        sample = json.loads(CREATE_TICKET_SAMPLE.read_text(encoding="utf-8"))
+        media["example"] = json.loads(sample["body"])
+    return {
+        "required": True,
+        "description": (
+            f"UTF-8 JSON object, at most {limit} bytes (MAX_BODY_BYTES) by default; larger bodies get 413. "
+            "Other media types or charsets get 415. Unknown fields are rejected."
+        ),
+        "content": {"application/json": media},
+    }
+
+
+def build_document() -> dict[str, Any]:
+    """Build the OpenAPI document of the routes registered on the app."""
+    registered = registered_routes()
+    undocumented = registered - OPERATIONS.keys()
+    unregistered = OPERATIONS.keys() - registered
+    if undocumented or unregistered:
+        raise ValueError(
+            f"routes and OPERATIONS differ: add {sorted(undocumented)} to OPERATIONS, "
+            f"remove {sorted(unregistered)} from it"
+        )
+
+    schemas = component_schemas()
+    for name in ("TicketStatus", "Priority"):
+        if name not in schemas:
+            raise KeyError(f"component {name} is missing; the query parameters refer to it")
+
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path in sorted(OPERATIONS, key=lambda key: (key[1], key[0])):
+        paths.setdefault(path, {})[method.lower()] = operation_object(method, path, OPERATIONS[(method, path)], schemas)
+
+    parameters: dict[str, Any] = {
+        "ticket_id": {
+            "name": "ticket_id",
+            "in": "path",
+            "required": True,
+            "description": "Id of the ticket; a malformed id gets 404.",
+            "schema": identifier_schema(),
+        }
+    }
+    parameters |= {name: {"name": name, "in": "query", "required": False, **spec} for name, spec in query_parameters().items()}
+    parameters |= {name: {"name": name, "in": "header", "required": False, **spec} for name, spec in header_parameters().items()}
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Service desk API",
+            "version": project["version"],
+            "description": (
+                "Tickets and their conversations for service desk clients. Bodies are UTF-8 JSON "
+                f"(`{JSON_CONTENT_TYPE}`) and Korean text is sent as characters, not escapes. Every "
+                "error has the same body, ErrorBody, with a stable `code`.\n\n"
+                "The caller is identified by the API Gateway authorizer's claims `custom:tenant_id`, "
+                "`sub` and `custom:role`. A local run with CALLER_SOURCE=headers reads the "
+                "X-Tenant-Id, X-User-Id and X-Role headers instead (X-Role defaults to agent). "
+                "Every read and write is scoped to the caller's tenant."
+            ),
+        },
+        "tags": [{"name": "tickets", "description": "Tickets and their conversations."}],
+        "security": [{"authorizer": []}, {"localTenant": [], "localUser": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "responses": {code: error_response([code]) for code in COMMON_ERROR_CODES},
+            "parameters": parameters,
+            "headers": response_headers(),
+            "securitySchemes": {
+                "authorizer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "ID token whose claims custom:tenant_id, sub and custom:role identify the caller.",
+                },
+                "localTenant": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Tenant-Id",
+                    "description": "Tenant of the caller; read only when CALLER_SOURCE=headers, which is for local runs.",
+                },
+                "localUser": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-User-Id",
+                    "description": "User id of the caller; read only when CALLER_SOURCE=headers.",
+                },
+                "localRole": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Role",
+                    "description": "Role of the caller (default agent); read only when CALLER_SOURCE=headers.",
+                },
+            },
+        },
+    }
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes multi-line strings as literal blocks, so descriptions read as text."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_text)
+
+
+def render(document: dict[str, Any]) -> str:
+    header = "# Generated by docs/generate_openapi.py from the Chalice routes and pydantic models; do not edit.\n"
+    return header + yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python docs/generate_openapi.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when the file is stale")
+    parser.add_argument("--output", type=Path, default=OPENAPI_PATH, help="document path (default: docs/openapi.yaml)")
+    arguments = parser.parse_args(argv)
+
+    text = render(build_document())
+    current = arguments.output.read_text(encoding="utf-8") if arguments.output.is_file() else None
+    if arguments.check:
+        if current != text:
+            print(f"stale: {arguments.output}. Run `python docs/generate_openapi.py` and commit the result.", file=sys.stderr)
+            return 1
+        return 0
+    if current != text:
+        arguments.output.write_text(text, encoding="utf-8")
+        print(f"wrote {arguments.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

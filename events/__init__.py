@@ -1,0 +1,1 @@
+"""Event contracts (JSON Schemas generated from the pydantic models) and sample events."""
