@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.domain.errors import DependencyError
+from functions.observability import timed
 
 CONTENT_TYPE = "application/json"
 
@@ -28,13 +29,14 @@ class SageMakerEndpoint:
 
     def invoke(self, payload: dict[str, Any]) -> dict[str, Any]:
         try:
-            response = self._client.invoke_endpoint(
-                EndpointName=self.endpoint_name,
-                ContentType=CONTENT_TYPE,
-                Accept=CONTENT_TYPE,
-                Body=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-            )
-            body = response["Body"].read()
+            with timed("ModelLatency"):
+                response = self._client.invoke_endpoint(
+                    EndpointName=self.endpoint_name,
+                    ContentType=CONTENT_TYPE,
+                    Accept=CONTENT_TYPE,
+                    Body=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+                )
+                body = response["Body"].read()
         except (ClientError, BotoCoreError) as error:
             raise DependencyError(f"SageMaker endpoint {self.endpoint_name} failed: {error}") from error
         try:
@@ -64,9 +66,10 @@ class InProcessEndpoint:
     def invoke(self, payload: dict[str, Any]) -> dict[str, Any]:
         module, model = self._load()
         try:
-            data = module.input_fn(json.dumps(payload, ensure_ascii=False), CONTENT_TYPE)
-            prediction = module.predict_fn(data, model)
-            body = module.output_fn(prediction, CONTENT_TYPE)
+            with timed("ModelLatency"):
+                data = module.input_fn(json.dumps(payload, ensure_ascii=False), CONTENT_TYPE)
+                prediction = module.predict_fn(data, model)
+                body = module.output_fn(prediction, CONTENT_TYPE)
         except ValueError as error:
             raise DependencyError(f"model {self.name} rejected the request: {error}") from error
         if isinstance(body, tuple):

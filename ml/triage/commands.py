@@ -105,8 +105,9 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--open-set",
         metavar="CATEGORY",
+        action="append",
         default=None,
-        help="retrain without this category on the training rows and report how often its tickets are abstained",
+        help="retrain without this category (repeat for several) and report how often its tickets are abstained",
     )
 
 
@@ -138,8 +139,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         _progress("fitting baselines")
         result["baselines"] = baseline_metrics(train, test, macro_labels)
     if args.open_set is not None:
-        _progress(f"retraining without category {args.open_set}")
+        _progress(f"retraining without category {', '.join(args.open_set)}")
         config = config_from_args(_hyperparameters_from_metadata(metadata))
+        config.validation_split = metadata.get("split", DEFAULT_SPLITS[args.format])
         result["open_set"] = open_set_check(train, test, args.open_set, config)
     return result
 

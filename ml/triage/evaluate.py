@@ -130,27 +130,28 @@ def baseline_metrics(train: TicketSet, test: TicketSet, macro_labels: list[str])
 
 
 def open_set_check(
-    train: TicketSet, test: TicketSet, held_out: str, config: TriageConfig | None = None
+    train: TicketSet, test: TicketSet, held_out: list[str], config: TriageConfig | None = None
 ) -> dict[str, Any]:
-    """Train without one category and measure how often its test tickets are abstained.
+    """Train without some categories and measure how often their test tickets are abstained.
 
-    Returns the abstention rate on the held-out category's tickets beside the rate on
+    Returns the abstention rate on the held-out categories' tickets beside the rate on
     known-category tickets, and the ROC AUC of confidence and of similarity for telling
-    the held-out category apart (0.5 is chance, 1.0 is perfect).
+    the held-out tickets apart (0.5 is chance, 1.0 is perfect).
     """
-    keep = [i for i, category in enumerate(train.categories) if category != held_out]
-    if len(keep) == len(train):
-        raise ValueError(f"category {held_out!r} does not occur in the training rows")
-    novel = np.array([category == held_out for category in test.categories])
+    missing = sorted(set(held_out) - set(train.categories))
+    if missing:
+        raise ValueError(f"category {', '.join(missing)} does not occur in the training rows")
+    keep = [i for i, category in enumerate(train.categories) if category not in held_out]
+    novel = np.array([category in held_out for category in test.categories])
     if not novel.any() or novel.all():
-        raise ValueError(f"the test rows need tickets both of category {held_out!r} and of other categories")
+        raise ValueError(f"the test rows need tickets both of category {', '.join(held_out)} and of other categories")
 
     reduced = train.subset(keep)
     model, _ = fit_triage_model(reduced.texts, reduced.categories, QueueMap.identity(reduced.categories), config)
     probabilities, similarity = model.score(test.texts)
     abstained = np.array([prediction.abstained for prediction in model.predict(test.texts)])
     return {
-        "held_out_category": held_out,
+        "held_out_categories": list(held_out),
         "held_out_rows": int(novel.sum()),
         "known_rows": int((~novel).sum()),
         "abstained_held_out": float(abstained[novel].mean()),

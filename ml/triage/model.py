@@ -15,8 +15,8 @@ The model abstains (category None) in two cases:
   everything seen in training (another domain, another language, noise) lands here even
   when the classifier happens to be confident.
 
-Both limits are chosen on a validation slice (the last rows of the training file) unless
-given: `threshold` is the lowest probability at which the accepted validation tickets reach
+Both limits are chosen on a validation slice (by default the last rows of the training
+data) unless given: `threshold` is the lowest probability at which the accepted validation tickets reach
 `target_accuracy`, and `min_similarity` is the `similarity_quantile` of the validation
 tickets' similarity.
 
@@ -63,6 +63,9 @@ class TriageConfig:
     target_accuracy: float = 0.90
     similarity_quantile: float = 0.01
     validation_fraction: float = 0.2
+    # "order" validates on the last rows; "interleaved" on rows spread evenly over the data,
+    # for training files sorted by label.
+    validation_split: str = "order"
     max_reference_rows: int = 20_000
     max_iterations: int = 2000
 
@@ -84,6 +87,8 @@ class TriageConfig:
             raise ValueError(f"similarity_quantile must be in [0, 1), got {self.similarity_quantile}")
         if not 0.0 < self.validation_fraction < 1.0:
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
+        if self.validation_split not in ("order", "interleaved"):
+            raise ValueError(f"validation_split must be 'order' or 'interleaved', got {self.validation_split!r}")
         if self.max_reference_rows < 1:
             raise ValueError(f"max_reference_rows must be >= 1, got {self.max_reference_rows}")
 
@@ -261,9 +266,9 @@ def fit_triage_model(
 ) -> tuple[TriageModel, dict[str, Any]]:
     """Fit a triage model on texts in file order and return it with its abstention report.
 
-    When `threshold` or `min_similarity` is not set, a first model is fitted on the leading
-    rows and the limits are chosen on the trailing `validation_fraction` of rows. The returned
-    model is then fitted on all rows.
+    When `threshold` or `min_similarity` is not set, a first model is fitted without a
+    `validation_fraction` of the rows (picked by `validation_split`) and the limits are chosen
+    on those rows. The returned model is then fitted on all rows.
     """
     config = config or TriageConfig()
     config.validate()
@@ -369,9 +374,16 @@ def _fit(
 
 
 def _choose_limits(texts: list[str], categories: list[str], config: TriageConfig) -> dict[str, Any]:
-    cut = len(texts) - round(len(texts) * config.validation_fraction)
-    fit_texts, fit_categories = texts[:cut], categories[:cut]
-    validation_texts, validation_categories = texts[cut:], categories[cut:]
+    fraction = config.validation_fraction
+    if config.validation_split == "order":
+        cut = len(texts) - round(len(texts) * fraction)
+        validation = set(range(cut, len(texts)))
+    else:
+        validation = {i for i in range(len(texts)) if int((i + 1) * fraction) > int(i * fraction)}
+    fit_texts = [text for i, text in enumerate(texts) if i not in validation]
+    fit_categories = [category for i, category in enumerate(categories) if i not in validation]
+    validation_texts = [text for i, text in enumerate(texts) if i in validation]
+    validation_categories = [category for i, category in enumerate(categories) if i in validation]
     if len(validation_texts) < 10 or len(set(fit_categories)) < 2:
         raise ValueError(
             f"too few rows to choose the abstention limits ({len(validation_texts)} validation rows, "

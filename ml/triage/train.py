@@ -18,6 +18,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,7 @@ def train_triage(
     tickets = load_tickets(data_file, data_format)
     split = split or DEFAULT_SPLITS[data_format]
     train, test = split_tickets(tickets, test_fraction, split)
+    config = replace(config, validation_split=split)
     queue_map, queue_source = build_queue_map(train, queue_map_file, default_queue, review_queue)
     say(f"loaded {len(tickets)} tickets from {data_file}: {len(train)} for training, {len(test)} held back")
 

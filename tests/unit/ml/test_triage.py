@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ml.triage import commands, inference
-from ml.triage.data import TicketSet, load_tickets, split_by_order
+from ml.triage.data import TicketSet, load_tickets, split_by_order, split_tickets
 from ml.triage.evaluate import accuracy_at_coverage, classification_metrics, coverage_table, supported_categories
 from ml.triage.model import (
     REASON_LOW_CONFIDENCE,
@@ -119,6 +119,18 @@ def test_split_keeps_file_order() -> None:
         split_by_order(tickets, 1.0)
 
 
+def test_interleaved_split_spreads_test_rows() -> None:
+    tickets = TicketSet(texts=[str(i) for i in range(10)], categories=["a"] * 5 + ["b"] * 5)
+
+    train, test = split_tickets(tickets, 0.2, "interleaved")
+
+    assert test.texts == ["4", "9"]
+    assert set(test.categories) == {"a", "b"}
+    assert len(train) == 8
+    with pytest.raises(ValueError, match="unknown split"):
+        split_tickets(tickets, 0.2, "random")
+
+
 # Model
 
 
@@ -188,6 +200,20 @@ def test_limits_chosen_on_validation(fitted: tuple[TriageModel, dict]) -> None:
     assert 0.0 < model.threshold < 1.0
     assert 0.0 < model.min_similarity < 1.0
     assert report["threshold"] == model.threshold
+
+
+def test_limits_on_label_sorted_data() -> None:
+    tickets = make_tickets()
+    order = sorted(range(len(tickets)), key=lambda i: tickets.categories[i])
+    sorted_tickets = tickets.subset(order)
+
+    _, report = fit_triage_model(
+        sorted_tickets.texts, sorted_tickets.categories, config=TriageConfig(min_df=1, validation_split="interleaved")
+    )
+
+    # Validating on the last rows would see only one category, never trained on.
+    assert report["validation_accuracy"] > 0.9
+    assert report["target_met"]
 
 
 def test_choose_threshold_lowest_meeting_target() -> None:
@@ -381,7 +407,7 @@ def test_commands_train_then_evaluate(tmp_path: Path) -> None:
     assert evaluated["test"]["rows"] == 36
     assert evaluated["test"]["accuracy"] == trained["test"]["accuracy"]
     assert set(evaluated["baselines"]) == {"majority", "tfidf_logreg"}
-    assert evaluated["open_set"]["held_out_category"] == "account"
+    assert evaluated["open_set"]["held_out_categories"] == ["account"]
     assert evaluated["open_set"]["abstained_held_out"] > evaluated["open_set"]["abstained_known"]
     with pytest.raises(ValueError, match="does not occur"):
         commands.evaluate(parser.parse_args(["evaluate", "--data", str(data), "--model-dir", model_dir, "--open-set", "payroll"]))
