@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from ml.triage import inference
 from ml.triage.data import default_data_file, load_tickets, split_tickets

@@ -2,8 +2,8 @@
 
 Paths and methods come from the routes registered on the Chalice app, and request and response
 schemas from the pydantic models, so the document changes when they do. Run
-`python docs/generate_openapi.py` from the project root after changing a route or a model and
-commit the result; `--check` writes nothing and exits 1 when the file is stale.
+`python docs/generate_openapi.py` after changing a route or a model, and commit the result.
+With `--check` it writes nothing and exits 1 when the file is stale.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def lifecycle_table() -> str:
 
 @dataclass(frozen=True)
 class Operation:
-    """What the generator needs to know about one route beyond its path and method."""
+    """Description of one route beyond its path and method: texts, models, parameters and errors."""
 
     summary: str
     description: str
@@ -179,7 +179,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
 }
 
-# What each code means in the description of its status.
+# Meaning of each error code, shown in the description of its status.
 CODE_MEANINGS: dict[str, str] = {
     "invalid_input": "a field, filter, header or cursor is invalid, and `details.field` names it",
     "invalid_json": "the body is not a UTF-8 JSON object",
@@ -538,7 +538,7 @@ def render(document: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python docs/generate_openapi.py", description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when the file is stale")
+    parser.add_argument("--check", action="store_true", help="write nothing, and exit 1 when the file is stale")
     parser.add_argument("--output", type=Path, default=OPENAPI_PATH, help="document path (default: docs/openapi.yaml)")
     arguments = parser.parse_args(argv)
 

@@ -2,8 +2,8 @@
 
 Each event type gets `<DetailType>.v<SCHEMA_VERSION>.json`, the schema of its EventBridge
 `detail`, and the intake queue gets `ChannelMessage.v1.json`, the schema of a message body.
-Run `python -m events.generate` from the project root after changing a model and commit the
-files; `--check` writes nothing and exits 1 when a file is missing or stale.
+Run `python -m events.generate` from the project root after changing a model, and commit the
+files. With `--check` it writes nothing and exits 1 when a file is missing or stale.
 
 Files of older major versions are never rewritten or deleted: consumers of those versions
 still read them. Writing refuses a breaking change to an existing version (a removed field, a
@@ -84,7 +84,7 @@ def event_schema(model: type[EventDetail]) -> dict[str, Any]:
     body = model.model_json_schema()
     body.pop("title", None)
     body.pop("description", None)
-    # A file describes one major version, so the field holds exactly that version.
+    # A file describes one major version, so the field must equal that version.
     body["properties"]["schema_version"]["const"] = version
 
     return {
@@ -164,7 +164,7 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 def write_schemas(directory: Path = SCHEMAS_DIR, allow_breaking: bool = False) -> list[str]:
-    """Write every stale schema file; return the names written.
+    """Write every stale schema file and return the names written.
 
     Raises BreakingChangeError, before writing anything, when an existing file of the same
     version would change incompatibly.
@@ -192,7 +192,7 @@ def write_schemas(directory: Path = SCHEMAS_DIR, allow_breaking: bool = False) -
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m events.generate", description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when a file is missing or stale")
+    parser.add_argument("--check", action="store_true", help="write nothing, and exit 1 when a file is missing or stale")
     parser.add_argument(
         "--allow-breaking",
         action="store_true",

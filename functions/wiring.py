@@ -73,9 +73,12 @@ def outbox_relay() -> OutboxRelay:
     return OutboxRelay(repository(), publisher(), get_settings().event_bus_name)
 
 
+_CACHED = (repository, publisher, model_endpoint, ticket_service, idempotent_runner, outbox_relay)
+
+
 def reset() -> None:
     """Drop every cached setting, client and service; tests call this between environments."""
-    for cached in (repository, publisher, model_endpoint, ticket_service, idempotent_runner, outbox_relay):
+    for cached in _CACHED:
         cached.cache_clear()
     get_settings.cache_clear()
     reset_clients()

@@ -6,9 +6,9 @@ CloudFormation resources merged in, then check what it produced.
 OUT_DIR receives `sam.json` (a SAM template), `deployment.zip` (the code of every function),
 `merge-template.json` (infra/resources.yaml with infra/functions.yaml merged over it) and the
 generated `requirements.txt`. Chalice bundles only `app.py`, `chalicelib/` and `vendor/`, so the
-project is staged in a temporary folder with `functions/` under `vendor/`; the work tree is never
-changed. `chalice package` exits 0 even when it could not bundle a dependency, so the artifact is
-checked afterwards and any fault raises PackagingError.
+project is staged in a temporary folder with `functions/` under `vendor/`, and the work tree stays
+unchanged. `chalice package` exits 0 even when it could not bundle a dependency, so the artifact
+is checked afterwards and any fault raises PackagingError.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def runtime_requirements(pyproject: Path = PROJECT_DIR / "pyproject.toml") -> li
     with pyproject.open("rb") as file:
         dependencies = tomllib.load(file).get("project", {}).get("dependencies", [])
     if not dependencies:
-        raise PackagingError(f"{pyproject} lists no [project] dependencies; the functions need at least pydantic")
+        raise PackagingError(f"{pyproject} lists no [project] dependencies, but the functions need at least pydantic: add them there")
     return list(dependencies)
 
 
@@ -178,6 +178,11 @@ def check_template(template: dict[str, Any]) -> None:
                 f"chalice takes the runtime from the Python that runs it, so package with Python 3.11"
             )
         for event_id, event in properties.get("Events", {}).items():
+            if "Type" not in event:
+                problems.append(
+                    f"event {event_id} of {logical_id} has no Type: infra/functions.yaml changes an event "
+                    f"that chalice package no longer generates; use the event ids in sam.json"
+                )
             if event.get("Type") != "SQS":
                 continue
             if "ReportBatchItemFailures" not in event.get("Properties", {}).get("FunctionResponseTypes", []):
@@ -190,7 +195,7 @@ def check_template(template: dict[str, Any]) -> None:
 
 
 def mixed_intrinsics(value: Any, location: str = "template") -> Iterator[str]:
-    """Yield where a mapping holds an intrinsic function (Ref, Fn::*) next to other keys."""
+    """Yield where a mapping contains an intrinsic function (Ref, Fn::*) next to other keys."""
     if isinstance(value, dict):
         intrinsic = any(key == "Ref" or key.startswith("Fn::") for key in value)
         if intrinsic and len(value) > 1:
@@ -207,7 +212,7 @@ def top_level_names(archive: zipfile.ZipFile) -> set[str]:
 
 
 def check_deployment_zip(path: Path) -> None:
-    """Raise PackagingError unless the zip holds the app and Linux builds of its dependencies."""
+    """Raise PackagingError unless the zip contains the app and Linux builds of its dependencies."""
     if not path.is_file():
         raise PackagingError(f"chalice package wrote no {path}")
     with zipfile.ZipFile(path) as archive:
@@ -250,8 +255,8 @@ def _loads_on_lambda(name: str) -> bool:
     file_name = name.rsplit("/", 1)[-1]
     if file_name.endswith((".pyd", ".dylib")):
         return False
-    # Extension modules carry the interpreter and platform in their name; shared libraries
-    # bundled by auditwheel (libfoo-1a2b3c.so.1) do not, and are fine.
+    # Extension modules carry the interpreter and platform in their name. Shared libraries
+    # bundled by auditwheel (libfoo-1a2b3c.so.1) do not, and load on any Linux.
     tagged = re.search(r"\.cpython-\d+-[^.]+\.so$", file_name)
     return tagged is None or file_name.endswith(EXTENSION_SUFFIX) or file_name.endswith(".abi3.so")
 

@@ -306,15 +306,24 @@ class DynamoTicketRepository:
     # Outbox.
 
     def delete_outbox(self, events: Sequence[EventDetail]) -> None:
-        for event in events:
-            self._call(
-                "delete_item",
-                TableName=self._table,
-                Key={
-                    "PK": {"S": outbox_pk(event.event_id)},
-                    "SK": {"S": f"{event.occurred_at.astimezone(UTC).isoformat()}#{event.event_id}"},
-                },
-            )
+        """Delete published events; entries left behind are published again by the relay job,
+        which consumers tolerate because every event carries a unique event_id."""
+        requests = [
+            {
+                "DeleteRequest": {
+                    "Key": {
+                        "PK": {"S": outbox_pk(event.event_id)},
+                        "SK": {"S": f"{event.occurred_at.astimezone(UTC).isoformat()}#{event.event_id}"},
+                    }
+                }
+            }
+            for event in events
+        ]
+        for start in range(0, len(requests), 25):
+            response = self._call("batch_write_item", RequestItems={self._table: requests[start : start + 25]})
+            unprocessed = response.get("UnprocessedItems", {})
+            if unprocessed:
+                self._call("batch_write_item", RequestItems=unprocessed)
 
     def pending_outbox(self, older_than: datetime, limit: int = 100) -> list[dict[str, Any]]:
         """Return outbox entries written before `older_than`, oldest first, across all shards."""

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
+import sys
 import threading
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,8 +70,12 @@ class LocalStack:
             self._http.shutdown()
         for thread in self._threads:
             thread.join(timeout=5)
-        if self._moto is not None:
-            self._moto.stop()
+        if self._moto is not None and self._moto.poll() is None:
+            self._moto.terminate()
+            try:
+                self._moto.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._moto.kill()
         logger.info("local stack stopped")
 
     def wait(self) -> None:
@@ -78,8 +85,6 @@ class LocalStack:
     # Components.
 
     def _start_moto(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         os.environ.update(
             {
                 "AWS_ACCESS_KEY_ID": "testing",
@@ -93,8 +98,12 @@ class LocalStack:
                 "POWERTOOLS_TRACE_DISABLED": "true",
             }
         )
-        self._moto = ThreadedMotoServer(ip_address=HOST, port=self.config.moto_port, verbose=False)
-        self._moto.start()
+        self._moto = subprocess.Popen(
+            [sys.executable, "-m", "infra.local.moto_server", "--host", HOST, "--port", str(self.config.moto_port)],
+            cwd=PROJECT_ROOT,
+            env=dict(os.environ),
+        )
+        self._wait_for_moto()
         request = urllib.request.Request(
             f"{self.moto_url}/moto-api/config",
             data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
@@ -104,6 +113,20 @@ class LocalStack:
         with urllib.request.urlopen(request, timeout=10):
             pass
         logger.info("moto server listening on %s (Step Functions execution enabled)", self.moto_url)
+
+    def _wait_for_moto(self, timeout_seconds: float = 60) -> None:
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            if self._moto.poll() is not None:
+                raise RuntimeError(
+                    f"moto server exited with code {self._moto.returncode}; is port {self.config.moto_port} in use?"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.moto_url}/moto-api/", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"moto server did not answer on {self.moto_url} within {timeout_seconds:.0f} s")
 
     def _deploy(self) -> None:
         import boto3

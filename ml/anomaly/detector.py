@@ -1,6 +1,6 @@
 """Streaming anomaly detector for one metric series, in pure Python.
 
-The detector sees one value at a time and keeps a small JSON-serialisable state per series, so
+The detector receives one value at a time and keeps a small JSON-serialisable state per series, so
 a Lambda function can load it from one DynamoDB item, score a batch of points and store it back.
 It imports only the standard library.
 
@@ -14,10 +14,10 @@ Each point gets three raw anomaly measures:
 - `change`: size of the step from the previous value relative to its running mean size.
 
 Each measure goes through an anomaly likelihood, as in Numenta's HTM detector: the mean of the
-last `average_window` measures is compared with the running distribution of that mean, and the
-upper-tail probability is mapped to [0, 1] on a log scale. The anomaly score is the largest of the
-three. After an alert, scores are scaled down for `suppression` points, because one incident
-should raise one alert.
+last `average_window` log-measures is compared with the running normal distribution of that mean,
+and the upper-tail probability p becomes the score `-log10(p) / score_decades`, capped at 1. The
+anomaly score is the largest of the three. After an alert, scores are multiplied by
+`suppressed_scale` for `suppression` points, because one incident should raise one alert.
 """
 
 from __future__ import annotations
@@ -36,20 +36,20 @@ _MEASURES = ("knn", "value", "change")
 class DetectorConfig:
     """Hyperparameters of the detector; the same for every series of one model version."""
 
+    # Defaults were chosen by NAB standard score on the NAB corpus (without realKnownCause).
     warmup: int = 150
-    embedding: int = 6
+    embedding: int = 8
     stride: int = 4
     history: int = 128
     neighbours: int = 3
     scale_rate: float = 0.002
-    likelihood_rate: float = 0.002
+    likelihood_rate: float = 0.00005
     average_window: int = 8
-    suppression: int = 200
-    suppressed_scale: float = 0.5
-    alert_threshold: float = 0.5
-    log_measures: bool = True
-    score_decades: float = 10.0
-    min_deviation: float = 0.0
+    # A score of 1 means an upper-tail probability of 10 ** -score_decades.
+    score_decades: float = 20.0
+    suppression: int = 100
+    suppressed_scale: float = 0.0
+    alert_threshold: float = 0.2
 
     def __post_init__(self) -> None:
         for name in ("warmup", "embedding", "stride", "history", "neighbours", "average_window"):
@@ -57,6 +57,8 @@ class DetectorConfig:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
         if self.suppression < 0:
             raise ValueError(f"suppression must be zero or positive, got {self.suppression}")
+        if self.score_decades <= 0.0:
+            raise ValueError(f"score_decades must be positive, got {self.score_decades}")
         for name in ("scale_rate", "likelihood_rate"):
             if not 0.0 < getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
@@ -238,13 +240,14 @@ class StreamingDetector:
         """Map a raw measure to [0, 1] through the tail probability of its recent average."""
         config = self.config
         likelihood = self.state.likelihoods[name]
-        likelihood.recent.append(math.log1p(raw) if config.log_measures else raw)
+        # The raw measures are heavy-tailed; their logarithm is closer to the normal model below.
+        likelihood.recent.append(math.log1p(raw))
         del likelihood.recent[: -config.average_window]
         average = sum(likelihood.recent) / len(likelihood.recent)
 
         score = 0.0
         if likelihood.count > config.average_window:
-            deviation = max(math.sqrt(likelihood.variance), config.min_deviation, 1e-9)
+            deviation = math.sqrt(likelihood.variance) or 1e-9
             z = (average - likelihood.mean) / deviation
             score = -_log10_upper_tail(z) / config.score_decades
 

@@ -7,9 +7,9 @@ detection for streaming data", Neurocomputing 2017):
 - Each labelled anomaly window rewards its earliest detection with
   `tpWeight * scaled_sigmoid(position) / scaled_sigmoid(-1)`, where the position runs from -1 at
   the window's first row to about 0 at its last row. A window without a detection costs `fnWeight`.
-- Every detection outside a window costs `fpWeight * scaled_sigmoid(distance)`, where the distance
-  is measured from the end of the preceding window in units of that window's length; a detection
-  before the first window costs the full `fpWeight`.
+- Every detection outside a window adds `fpWeight * scaled_sigmoid(distance)`, which is negative.
+  The distance is measured from the end of the preceding window in units of that window's length.
+  A detection before the first window costs the full `fpWeight`.
 - The first `min(floor(0.15 * rows), 0.15 * 5000)` rows of each series (the probationary period)
   are not scored.
 - A row is a detection when its anomaly score is at least the threshold. The threshold is chosen

@@ -40,8 +40,13 @@ def tune_alert_threshold(
     workers: int = 2,
 ) -> tuple[DetectorConfig, dict[str, Any]]:
     """Return the config with the best alert threshold and the NAB scores it reached."""
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        combined = list(pool.map(partial(measure_series, config=config), [series.values for series in corpus]))
+    measure = partial(measure_series, config=config)
+    values = [series.values for series in corpus]
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            combined = list(pool.map(measure, values))
+    else:
+        combined = [measure(series_values) for series_values in values]
 
     trials = []
     best_config, best_scores = None, None

@@ -9,7 +9,7 @@ counts only incidents opened strictly earlier. Counters and outcome fields are n
 
 Severity enters as `priority` alone. In this log priority is a fixed function of impact and
 urgency (the lookup in PRIORITY_BY_IMPACT_URGENCY), so impact and urgency are not added as
-separate features; a request that sends only impact and urgency gets its priority from them.
+separate features. A request that sends only impact and urgency gets its priority from them.
 """
 
 from __future__ import annotations
@@ -55,14 +55,12 @@ CATEGORICAL_FEATURES: tuple[str, ...] = (
     "assignment_group",
     "assigned_to",
 )
-NUMERIC_FEATURES: tuple[str, ...] = (
-    "priority",
-    "open_hour",
-    "open_weekday",
+CALLER_HISTORY_FEATURES: tuple[str, ...] = (
     "caller_prior_incidents",
     "caller_prior_incidents_7d",
     "caller_hours_since_previous",
 )
+NUMERIC_FEATURES: tuple[str, ...] = ("priority", "open_hour", "open_weekday", *CALLER_HISTORY_FEATURES)
 FEATURE_COLUMNS: tuple[str, ...] = CATEGORICAL_FEATURES + NUMERIC_FEATURES
 
 # ServiceNow's priority lookup as this log applies it: (impact, urgency) -> priority, 1 = highest.
@@ -81,13 +79,16 @@ PRIORITY_BY_IMPACT_URGENCY: dict[tuple[int, int], int] = {
 }
 
 _HOUR = pd.Timedelta(hours=1)
-_CALLER_RECENT_WINDOW = pd.Timedelta(days=7)
+_CALLER_WINDOWS = {
+    "caller_prior_incidents_7d": pd.Timedelta(days=7),
+    "caller_prior_incidents_30d": pd.Timedelta(days=30),
+}
 
 
 def read_event_log(path: Path) -> pd.DataFrame:
     """Read an incident event log CSV, with `?` as missing and day-first timestamps parsed.
 
-    Raises ValueError when the file lacks a required column or holds an unparseable timestamp.
+    Raises ValueError when the file lacks a required column or contains an invalid timestamp.
     """
     events = pd.read_csv(
         path,
@@ -169,25 +170,25 @@ def add_caller_history(incidents: pd.DataFrame) -> pd.DataFrame:
     minutes = result["opened_at"].to_numpy().astype("datetime64[m]").astype(np.int64)
 
     # One sortable key per incident, caller first and opening minute second, so that a binary
-    # search finds how many of the same caller's incidents opened before a given minute. The
-    # offset keeps every key minus the recent window inside its caller's range.
-    window = int(_CALLER_RECENT_WINDOW / pd.Timedelta(minutes=1))
-    offset = minutes - minutes.min() + window
+    # search finds how many of the same caller's incidents opened before a given minute.
+    offset = minutes - minutes.min()
     span = int(offset.max()) + 1
     keys = caller_codes * span + offset
     sorted_keys = np.sort(keys)
 
     earlier = np.searchsorted(sorted_keys, keys, side="left")
     caller_start = np.searchsorted(sorted_keys, caller_codes * span, side="left")
-    recent_start = np.searchsorted(sorted_keys, keys - window, side="left")
     prior = earlier - caller_start
-    prior_recent = earlier - np.maximum(recent_start, caller_start)
+    result["caller_prior_incidents"] = np.where(known, prior, np.nan)
+
+    for column, window in _CALLER_WINDOWS.items():
+        window_minutes = int(window / pd.Timedelta(minutes=1))
+        # A window reaching back past the caller's first key would count another caller's rows.
+        window_start = np.maximum(np.searchsorted(sorted_keys, keys - window_minutes, side="left"), caller_start)
+        result[column] = np.where(known, earlier - window_start, np.nan)
 
     previous_offset = sorted_keys[np.maximum(earlier - 1, 0)] - caller_codes * span
     hours_since_previous = np.where(prior > 0, (offset - previous_offset) / 60.0, np.nan)
-
-    result["caller_prior_incidents"] = np.where(known, prior, np.nan)
-    result["caller_prior_incidents_7d"] = np.where(known, prior_recent, np.nan)
     result["caller_hours_since_previous"] = np.where(known, hours_since_previous, np.nan)
     return result
 
@@ -231,6 +232,6 @@ def feature_frame(incidents: pd.DataFrame) -> pd.DataFrame:
     opened_at = pd.to_datetime(incidents["opened_at"])
     features["open_hour"] = opened_at.dt.hour.astype(float)
     features["open_weekday"] = opened_at.dt.day_of_week.astype(float)
-    for column in ("caller_prior_incidents", "caller_prior_incidents_7d", "caller_hours_since_previous"):
+    for column in CALLER_HISTORY_FEATURES:
         features[column] = pd.to_numeric(incidents[column], errors="coerce") if column in incidents else np.nan
     return features[list(FEATURE_COLUMNS)]

@@ -6,7 +6,7 @@ Request (application/json):
                   "category": "Category 26", "contact_type": "Phone", ...}]}
 
 Each ticket needs `opened_at` (ISO 8601) and either `priority` (1 critical to 4 low) or both
-`impact` and `urgency` (1 high to 3 low); levels may also be written as `3 - Moderate`. Optional
+`impact` and `urgency` (1 high to 3 low). Levels may also be written as `3 - Moderate`. Optional
 text fields: contact_type, location, category, subcategory, u_symptom, assignment_group,
 assigned_to. Optional caller history: caller_prior_incidents, caller_prior_incidents_7d,
 caller_hours_since_previous. `ticket_id` is echoed back. Unknown category values are fine.
@@ -64,7 +64,7 @@ def input_fn(request_body: str | bytes, content_type: str) -> pd.DataFrame:
         raise ValueError('request must be a JSON object with a "tickets" list')
     tickets = request["tickets"]
     if not 1 <= len(tickets) <= MAX_TICKETS:
-        raise ValueError(f'"tickets" must hold 1 to {MAX_TICKETS} tickets, got {len(tickets)}')
+        raise ValueError(f'"tickets" must contain 1 to {MAX_TICKETS} tickets, got {len(tickets)}')
     return pd.DataFrame([_parse_ticket(index, ticket) for index, ticket in enumerate(tickets)])
 
 

@@ -17,6 +17,9 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.preprocessing import OrdinalEncoder
 
+# threadpoolctl is a dependency of scikit-learn, so every environment with scikit-learn has it.
+from threadpoolctl import threadpool_limits
+
 from ml.resolution.features import CATEGORICAL_FEATURES, FEATURE_COLUMNS, NUMERIC_FEATURES
 
 MEDIAN_QUANTILE = 0.5
@@ -37,6 +40,9 @@ class TrainingSettings:
     l2_regularization: float = 1.0
     min_category_frequency: int = 5
     random_state: int = 0
+    # OpenMP threads while fitting. Tens of thousands of rows fit faster on one thread than with
+    # threads that start per tree and contend for shared cores.
+    threads: int = 1
 
 
 @dataclass
@@ -83,12 +89,15 @@ class ResolutionModel:
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:
         """Return p50 and p90 resolution hours and the SLA breach probability per row."""
         encoded = self.encoder.transform(features[list(FEATURE_COLUMNS)])
-        p50 = np.expm1(self.hour_quantile_models[MEDIAN_QUANTILE].predict(encoded))
-        p90 = np.expm1(self.hour_quantile_models[UPPER_QUANTILE].predict(encoded))
+        # Inference requests carry at most 64 rows and evaluations a few thousand. For these,
+        # starting OpenMP threads for every tree costs more than it saves.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            p50 = np.expm1(self.hour_quantile_models[MEDIAN_QUANTILE].predict(encoded))
+            p90 = np.expm1(self.hour_quantile_models[UPPER_QUANTILE].predict(encoded))
+            breach = self.breach_classifier.predict_proba(encoded)[:, 1]
         p50 = np.clip(p50, 0.0, None)
-        # Separately fitted quantile models can cross; the upper one never falls below the median.
+        # Separately fitted quantile models can cross, so the p90 is raised to the p50 where it is lower.
         p90 = np.maximum(p90, p50)
-        breach = self.breach_classifier.predict_proba(encoded)[:, 1]
         return pd.DataFrame(
             {
                 "resolution_hours_p50": p50,
@@ -144,11 +153,19 @@ def fit_resolution_model(
     without a resolution time train the classifier only.
     """
     settings = settings or TrainingSettings()
+    if settings.threads < 1:
+        raise ValueError(f"threads must be at least 1, got {settings.threads}")
     if len(features) != len(outcomes):
         raise ValueError(f"features have {len(features)} rows but outcomes have {len(outcomes)}")
     breached = outcomes["sla_breached"].astype(int).to_numpy()
     if len(np.unique(breached)) < 2:
         raise ValueError("training incidents need both SLA outcomes (met and breached) to fit the classifier")
+    empty_numbers = [column for column in NUMERIC_FEATURES if features[column].isna().all()]
+    if empty_numbers:
+        raise ValueError(
+            f"features {', '.join(empty_numbers)} are missing on every training incident; "
+            "check that the event log has opened_at, priority (or impact and urgency) and caller_id values"
+        )
     resolved = outcomes["resolution_hours"].notna().to_numpy()
     if not resolved.any():
         raise ValueError("no training incident has a resolution time (resolved_at is missing on every one)")
@@ -157,14 +174,15 @@ def fit_resolution_model(
     encoded = encoder.fit_transform(features[list(FEATURE_COLUMNS)])
     parameters = _tree_parameters(settings)
 
-    classifier = HistGradientBoostingClassifier(**parameters).fit(encoded, breached)
     log_hours = np.log1p(outcomes["resolution_hours"].to_numpy()[resolved])
-    quantile_models = {
-        quantile: HistGradientBoostingRegressor(loss="quantile", quantile=quantile, **parameters).fit(
-            encoded[resolved], log_hours
-        )
-        for quantile in (MEDIAN_QUANTILE, UPPER_QUANTILE)
-    }
+    with threadpool_limits(limits=settings.threads, user_api="openmp"):
+        classifier = HistGradientBoostingClassifier(**parameters).fit(encoded, breached)
+        quantile_models = {
+            quantile: HistGradientBoostingRegressor(loss="quantile", quantile=quantile, **parameters).fit(
+                encoded[resolved], log_hours
+            )
+            for quantile in (MEDIAN_QUANTILE, UPPER_QUANTILE)
+        }
     baseline = PriorityBaseline.fit(features["priority"], outcomes)
     return ResolutionModel(
         version=version,

@@ -1,9 +1,9 @@
 """Train the resolution model (SageMaker script mode).
 
-Reads a ServiceNow incident event log from the `incidents` channel, builds one row per incident
-as known at open, holds out the latest incidents by `opened_at`, fits on the rest and writes
-`model.joblib` and `metadata.json` (with held-out metrics beside the per-priority baseline) to
-the model directory.
+Reads a ServiceNow incident event log from the `incidents` channel and builds one row per
+incident as known at open. The latest incidents by `opened_at` are held out, the model is fitted
+on the rest, and `model.joblib` and `metadata.json` go to the model directory. The metadata
+carries the held-out metrics beside those of the per-priority baseline.
 
 Targets: `sla_breached` is true when `made_sla` on the incident's final event is false, and
 the resolution time is `resolved_at - opened_at` in hours.
@@ -38,7 +38,11 @@ DEFAULT_TEST_FRACTION = 0.2
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the input, output and hyperparameter options of training."""
-    defaults = TrainingSettings()
+    _add_data_arguments(parser)
+    _add_hyperparameter_arguments(parser)
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model-dir",
         type=Path,
@@ -63,6 +67,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="train and test on a random sample of this many incidents, for quick runs (default: all)",
     )
+
+
+def _add_hyperparameter_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainingSettings()
     parser.add_argument("--max-iter", type=int, default=defaults.max_iter, help="boosting iterations per model")
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="boosting learning rate")
     parser.add_argument("--max-leaf-nodes", type=int, default=defaults.max_leaf_nodes, help="leaves per tree")
@@ -77,6 +85,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="categories seen on fewer training incidents are grouped as infrequent",
     )
     parser.add_argument("--random-state", type=int, default=defaults.random_state, help="seed for sampling and trees")
+    parser.add_argument(
+        "--threads", type=int, default=defaults.threads, help="OpenMP threads for fitting the trees (default: 1)"
+    )
 
 
 def settings_from_arguments(args: argparse.Namespace) -> TrainingSettings:
@@ -89,6 +100,7 @@ def settings_from_arguments(args: argparse.Namespace) -> TrainingSettings:
         l2_regularization=args.l2_regularization,
         min_category_frequency=args.min_category_frequency,
         random_state=args.random_state,
+        threads=args.threads,
     )
 
 

@@ -3,8 +3,8 @@
     servicedesk train triage --data tickets.csv --format endava [--test-fraction 0.2]
     servicedesk evaluate triage --data tickets.csv --format endava [--baselines] [--open-set 6]
 
-Both default to the public data set file of the chosen format when it exists and print
-their metrics as one JSON object on stdout; progress goes to stderr.
+Both default to the public data set file of the chosen format when it exists. They print
+their metrics as one JSON object on stdout and their progress on stderr.
 """
 
 from __future__ import annotations

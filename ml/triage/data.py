@@ -1,4 +1,4 @@
-"""Ticket files for the triage model: the formats it reads and the split by file order.
+"""Ticket files for the triage model: the formats it reads and how held-out rows are split off.
 
 Two public formats are supported, and any file with the same columns works:
 

@@ -1,6 +1,6 @@
 """Evaluation of the triage model on ticket files, with baselines and an open-set check.
 
-Reported on the held-out (last) rows of a file:
+Reported on the held-out rows of a file:
 
 - accuracy, weighted F1, and macro F1 over the categories with at least `min_support`
   rows in the whole file (rarer categories make macro F1 mostly noise);

@@ -15,10 +15,15 @@ The model abstains (category None) in two cases:
   everything seen in training (another domain, another language, noise) lands here even
   when the classifier happens to be confident.
 
-Both limits are chosen on a validation slice (by default the last rows of the training
-data) unless given: `threshold` is the lowest probability at which the accepted validation tickets reach
-`target_accuracy`, and `min_similarity` is the `similarity_quantile` of the validation
-tickets' similarity.
+Unless given, both limits are chosen on a validation slice (by default the last rows of
+the training data). `threshold` is the lowest probability at which the accepted validation
+tickets reach `target_accuracy`. `min_similarity` is the `similarity_quantile` of the
+validation tickets' similarity.
+
+NOTE: on the Endava tickets both signals separate a category left out of training from the
+known ones only weakly (ROC AUC about 0.6 to 0.7, see benchmarks/results/triage.md), because
+the categories share most of their vocabulary. Most tickets of an unseen category are then
+routed to the closest known category rather than abstained on.
 
 Queues: every category routes to one queue through a mapping stored in the artifact.
 Categories missing from the mapping go to `default_queue`, and abstained tickets go to
@@ -175,12 +180,8 @@ class TriageModel:
     def labels(self) -> list[str]:
         return [str(label) for label in self.classifier.classes_]
 
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """Return class probabilities, one row per text, columns in `labels` order."""
-        return self.classifier.predict_proba(self.features.transform(texts))
-
     def score(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Return class probabilities and similarity to the training data for each text."""
+        """Return class probabilities (columns in `labels` order) and similarity to the training data."""
         matrix = self.features.transform(texts)
         probabilities = self.classifier.predict_proba(matrix)
         similarity = neighbour_similarity(word_block(matrix, self.word_features), self.reference, self.neighbours)

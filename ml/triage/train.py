@@ -1,7 +1,8 @@
 """Train the triage model (SageMaker script mode).
 
-Reads one ticket CSV file (channel ``train``), holds back its last ``--test-fraction`` of
-rows, fits on the rest, and writes ``model.joblib`` and ``metadata.json`` (version, metrics
+Reads one ticket CSV file (channel ``train``), holds back ``--test-fraction`` of its rows
+(the last ones, or rows spread over the file with ``--split interleaved``), fits on the rest,
+and writes ``model.joblib`` and ``metadata.json`` (version, metrics
 on the held-back rows, data fingerprint, training time) into the model folder. With
 ``--test-fraction 0`` every row is used for training and no test metrics are reported.
 

@@ -28,10 +28,7 @@ def incidents_path() -> Path:
 @pytest.fixture(scope="module")
 def trained_model_dir(incidents_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     model_dir = tmp_path_factory.mktemp("resolution")
-    # Fewer, larger boosting steps than the defaults keep this under a minute on 2 cores.
-    train_main(
-        ["--incidents", str(incidents_path), "--model-dir", str(model_dir), "--max-iter", "120", "--learning-rate", "0.1"]
-    )
+    train_main(["--incidents", str(incidents_path), "--model-dir", str(model_dir)])
     return model_dir
 
 

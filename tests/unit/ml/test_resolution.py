@@ -285,10 +285,21 @@ def test_fit_rejects_single_outcome(tmp_path: Path):
         fit_resolution_model(table.features, table.outcomes, version="test")
 
 
-@pytest.fixture
-def trained_model_dir(tmp_path: Path) -> tuple[Path, Path]:
-    log = write_log(tmp_path / "log.csv", synthetic_log(300))
-    model_dir = tmp_path / "model"
+def test_fit_rejects_feature_missing_everywhere(tmp_path: Path):
+    rows = synthetic_log(40)
+    for row in rows:
+        row["caller_id"] = "?"
+    table = load_incident_table([write_log(tmp_path / "log.csv", rows)])
+
+    with pytest.raises(ValueError, match="caller_prior_incidents"):
+        fit_resolution_model(table.features, table.outcomes, version="test")
+
+
+@pytest.fixture(scope="module")
+def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    directory = tmp_path_factory.mktemp("resolution")
+    log = write_log(directory / "log.csv", synthetic_log(300))
+    model_dir = directory / "model"
     train_main(["--incidents", str(log), "--model-dir", str(model_dir), "--max-iter", "40", "--learning-rate", "0.3", "--min-samples-leaf", "5"])
     return model_dir, log
 

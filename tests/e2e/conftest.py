@@ -1,0 +1,108 @@
+"""A local stack started as `python -m infra.local` on free ports, shared by the e2e tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_SECONDS = 600
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen
+    api_url: str
+    aws_endpoint: str
+    log: list[str] = field(default_factory=list)
+
+    def headers(self, tenant: str, **extra: str) -> dict[str, str]:
+        return {
+            "Content-Type": "application/json; charset=utf-8",
+            "X-Tenant-Id": tenant,
+            "X-User-Id": "agent-1",
+            "X-Role": "agent",
+            **extra,
+        }
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    api_port, moto_port = free_port(), free_port()
+    artifacts = tmp_path_factory.mktemp("artifacts")
+    empty_data = tmp_path_factory.mktemp("no-public-data")
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "MOTO_"))
+    }
+    # The model trains from the project's own corpus, as on a fresh machine without public data.
+    environment["SERVICEDESK_DATA_DIR"] = str(empty_data)
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "infra.local",
+            "--api-port", str(api_port), "--moto-port", str(moto_port),
+            "--schedule-seconds", "2", "--artifacts-dir", str(artifacts),
+        ],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    running = RunningStack(process, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{moto_port}")
+    ready = threading.Event()
+
+    def read_output() -> None:
+        for line in process.stdout:
+            running.log.append(line.rstrip())
+            if "local stack ready" in line:
+                ready.set()
+
+    threading.Thread(target=read_output, daemon=True).start()
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not ready.wait(0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("local stack did not start:\n" + "\n".join(running.log[-40:]))
+
+    yield running
+
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_for(condition, timeout: float = 60, interval: float = 0.5):
+    """Poll until condition() returns a truthy value; return it, or fail after the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout} s")
+
+
+@pytest.fixture
+def http() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session
