@@ -4,7 +4,9 @@ from chalice import Chalice
 
 from functions.api.tickets import blueprint as tickets_api
 from functions.consumers.intake import blueprint as intake_consumer
+from functions.consumers.intake import handle_intake
 from functions.jobs.scheduled import blueprint as scheduled_jobs
+from functions.jobs.scheduled import relay_outbox
 from functions.observability import event_middleware, http_middleware
 
 app = Chalice(app_name="servicedesk")
@@ -14,3 +16,8 @@ app.register_middleware(event_middleware, "scheduled")
 app.register_blueprint(tickets_api)
 app.register_blueprint(intake_consumer)
 app.register_blueprint(scheduled_jobs)
+
+# Lambda entry points of the event functions. Chalice would point them at the blueprint
+# modules, which never import this file, so the middleware above would not run; the packaged
+# template points them here instead (infra/functions.yaml).
+__all__ = ["app", "handle_intake", "relay_outbox"]

@@ -51,10 +51,14 @@ def http_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
     headers = event.headers or {}
     context = event.context or {}
     correlation_id = headers.get(CORRELATION_HEADER) or context.get("requestId") or ""
+    resource = context.get("resourcePath")
     logger.set_correlation_id(correlation_id[:128] or None)
-    logger.append_keys(http_method=event.method, resource=context.get("resourcePath"))
+    logger.append_keys(http_method=event.method, resource=resource)
     try:
-        response = get_response(event)
+        with tracer.provider.in_subsegment(f"## {event.method} {resource}") as subsegment:
+            subsegment.put_annotation(key="correlation_id", value=correlation_id[:128])
+            response = get_response(event)
+            subsegment.put_annotation(key="status_code", value=response.status_code)
     finally:
         flush()
         logger.remove_keys(["http_method", "resource"])
@@ -69,6 +73,7 @@ def event_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
     request_id = getattr(context, "aws_request_id", None)
     logger.set_correlation_id(request_id)
     try:
-        return get_response(event)
+        with tracer.provider.in_subsegment(f"## {type(event).__name__}"):
+            return get_response(event)
     finally:
         flush()

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # in this process, for the local stack and tests only.
     model_backend: Literal["sagemaker", "local"] = "sagemaker"
     sentiment_endpoint_name: str = "servicedesk-sentiment"
+    triage_endpoint_name: str = "servicedesk-triage"
+    # Routing new tickets by the triage model; without it they start in default_queue.
+    triage_enabled: bool = True
     model_artifacts_dir: str = ".artifacts/models"
     model_timeout_seconds: float = Field(2.0, gt=0, le=25)
 

@@ -16,6 +16,7 @@ from functions.domain.escalation import EscalationPolicy
 from functions.domain.ports import ModelEndpoint
 from functions.domain.sentiment import SentimentAnalyser
 from functions.domain.tickets import TicketService
+from functions.domain.triage import TriageAnalyser
 from functions.settings import Settings, get_settings
 
 
@@ -37,7 +38,10 @@ def model_endpoint(name: str) -> ModelEndpoint:
     settings = get_settings()
     if settings.model_backend == "local":
         return InProcessEndpoint(name, Path(settings.model_artifacts_dir) / name)
-    endpoint_name = {"sentiment": settings.sentiment_endpoint_name}.get(name, f"servicedesk-{name}")
+    endpoint_name = {
+        "sentiment": settings.sentiment_endpoint_name,
+        "triage": settings.triage_endpoint_name,
+    }.get(name, f"servicedesk-{name}")
     return SageMakerEndpoint(client("sagemaker-runtime"), endpoint_name, name)
 
 
@@ -59,6 +63,7 @@ def ticket_service() -> TicketService:
         sentiment=SentimentAnalyser(model_endpoint("sentiment")),
         policy=escalation_policy(settings),
         default_queue=settings.default_queue,
+        triage=TriageAnalyser(model_endpoint("triage")) if settings.triage_enabled else None,
     )
 
 

@@ -35,4 +35,5 @@ def environment_for(outputs: dict[str, str]) -> dict[str, str]:
         "EVENT_BUS_NAME": outputs["EventBusName"],
         "INTAKE_QUEUE_URL": outputs["IntakeQueueUrl"],
         "SENTIMENT_ENDPOINT_NAME": outputs["SentimentEndpointName"],
+        "TRIAGE_ENDPOINT_NAME": outputs["TriageEndpointName"],
     }

@@ -50,6 +50,25 @@ class KeywordSentimentEndpoint:
         return {"model": "sentiment", "model_version": "keyword-test", "predictions": predictions}
 
 
+class KeywordTriageEndpoint:
+    """Deterministic stand-in for the triage endpoint: printers go to hardware, passwords to
+    identity, and anything else is abstained on and sent to triage-review."""
+
+    name = "triage"
+    RULES = (("printer", "hardware", "hardware"), ("프린터", "hardware", "hardware"),
+             ("password", "access", "identity"), ("비밀번호", "access", "identity"))
+
+    def invoke(self, payload: dict[str, Any]) -> dict[str, Any]:
+        predictions = []
+        for text in payload["texts"]:
+            match = next((rule for rule in self.RULES if rule[0] in text.lower()), None)
+            if match:
+                predictions.append({"category": match[1], "queue": match[2], "confidence": 0.9, "abstained": False})
+            else:
+                predictions.append({"category": None, "queue": "triage-review", "confidence": 0.3, "abstained": True})
+        return {"model": "triage", "model_version": "keyword-test", "predictions": predictions}
+
+
 @pytest.fixture(scope="session")
 def aws() -> Iterator[dict[str, str]]:
     """One moto account for the session with infra/resources.yaml deployed; returns its outputs.
@@ -77,8 +96,9 @@ def sentiment_endpoint(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> 
     from functions import wiring
 
     endpoint = KeywordSentimentEndpoint()
+    triage = KeywordTriageEndpoint()
     wiring.ticket_service.cache_clear()
-    monkeypatch.setattr(wiring, "model_endpoint", lambda name: endpoint)
+    monkeypatch.setattr(wiring, "model_endpoint", lambda name: triage if name == "triage" else endpoint)
     yield endpoint
     wiring.ticket_service.cache_clear()
 
@@ -134,3 +154,19 @@ class Api:
 @pytest.fixture
 def api(client: Any, tenant: str) -> Api:
     return Api(client, tenant)
+
+
+def received_details(queue_url: str, max_batches: int = 20) -> list[dict[str, Any]]:
+    """Receive and delete every EventBridge event waiting on a queue; return their details."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    details: list[dict[str, Any]] = []
+    for _ in range(max_batches):
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            details.append(json.loads(message["Body"])["detail"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return details

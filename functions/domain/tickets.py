@@ -19,6 +19,7 @@ from functions.domain.escalation import EscalationPolicy, decide_escalation, rai
 from functions.domain.ids import new_id
 from functions.domain.ports import EventPublisher, Page, TicketFilter, TicketRepository
 from functions.domain.sentiment import SentimentAnalyser
+from functions.domain.triage import TriageAnalyser
 from functions.models.caller import Caller
 from functions.models.events import (
     EventDetail,
@@ -69,6 +70,7 @@ class TicketService:
         sentiment: SentimentAnalyser | None,
         policy: EscalationPolicy,
         default_queue: str,
+        triage: TriageAnalyser | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._repository = repository
@@ -76,6 +78,7 @@ class TicketService:
         self._sentiment = sentiment
         self._policy = policy
         self._default_queue = default_queue
+        self._triage = triage
         self._clock = clock
 
     # Reading.
@@ -244,7 +247,7 @@ class TicketService:
     def _open_with_message(self, ticket: Ticket, message: Message, text: str) -> MessageOutcome:
         sentiment = self._score(text, ticket, message.author_type)
         message = message.model_copy(update={"sentiment": sentiment})
-        ticket = ticket.model_copy(update={"message_count": 1, "last_sentiment": sentiment})
+        ticket = self._triaged(ticket, text).model_copy(update={"message_count": 1, "last_sentiment": sentiment})
 
         escalated_ticket, escalation_event = self._escalate_if_needed(ticket, text, sentiment, message.author_type)
         ticket = escalated_ticket
@@ -332,6 +335,30 @@ class TicketService:
                 message=message, ticket=updated, escalated_now=escalation_event is not None
             )
         raise AssertionError("unreachable")
+
+    def _triaged(self, ticket: Ticket, text: str) -> Ticket:
+        """Route a new ticket by the triage model: its queue, and its category unless one was given.
+
+        An abstained verdict sends the ticket to the model's review queue with no category, so
+        a person decides. When the model is unavailable the ticket keeps the default queue.
+        """
+        if self._triage is None:
+            return ticket
+        try:
+            verdict = self._triage.classify(text)
+        except DependencyError as error:
+            logger.warning(
+                "triage unavailable; using the default queue",
+                extra={"ticket_id": ticket.ticket_id, "tenant_id": ticket.tenant_id, "error": str(error)},
+            )
+            return ticket
+        return ticket.model_copy(
+            update={
+                "triage": verdict,
+                "queue": verdict.queue,
+                "category": ticket.category or verdict.category,
+            }
+        )
 
     def _score(self, text: str, ticket: Ticket, author_type: AuthorType) -> Sentiment | None:
         """Return the sentiment of a requester's text, or None for agents or when the model fails."""

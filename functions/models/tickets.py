@@ -75,6 +75,17 @@ class Sentiment(BaseModel):
     model_version: str = Field(max_length=64)
 
 
+class TriageVerdict(BaseModel):
+    """The triage model's category and queue for a ticket; abstained means a person decides."""
+
+    category: str | None = Field(default=None, max_length=64)
+    queue: str = Field(max_length=64)
+    confidence: float = Field(ge=0.0, le=1.0)
+    abstained: bool = False
+    model: str = Field(max_length=64)
+    model_version: str = Field(max_length=64)
+
+
 class AttachmentRef(BaseModel):
     """A file kept in S3; only its location travels with the ticket."""
 
@@ -152,6 +163,7 @@ class Ticket(BaseModel):
     escalated: bool = False
     escalation_reasons: list[str] = Field(default_factory=list)
     last_sentiment: Sentiment | None = None
+    triage: TriageVerdict | None = None
     message_count: int = 0
     attachments: list[AttachmentRef] = Field(default_factory=list)
     version: int = 1

@@ -55,9 +55,11 @@ CATEGORICAL_FEATURES: tuple[str, ...] = (
     "assignment_group",
     "assigned_to",
 )
+# Windowed counts rather than an all-time count, which would grow with the length of the log
+# and so differ between the training period and later tickets.
 CALLER_HISTORY_FEATURES: tuple[str, ...] = (
-    "caller_prior_incidents",
     "caller_prior_incidents_7d",
+    "caller_prior_incidents_30d",
     "caller_hours_since_previous",
 )
 NUMERIC_FEATURES: tuple[str, ...] = ("priority", "open_hour", "open_weekday", *CALLER_HISTORY_FEATURES)
@@ -158,10 +160,11 @@ def incident_outcomes(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def add_caller_history(incidents: pd.DataFrame) -> pd.DataFrame:
-    """Add counts of the same caller's incidents opened strictly before each incident.
+    """Add the caller history: the same caller's incidents opened strictly before each incident.
 
-    Incidents opened in the same minute do not count each other. Rows without a caller get
-    missing history.
+    The counts cover the last 7 and 30 days, and `caller_hours_since_previous` is missing for a
+    caller's first incident. Incidents opened in the same minute do not count each other. Rows
+    without a caller get missing history.
     """
     result = incidents.copy()
     callers = result["caller_id"]
@@ -179,7 +182,6 @@ def add_caller_history(incidents: pd.DataFrame) -> pd.DataFrame:
     earlier = np.searchsorted(sorted_keys, keys, side="left")
     caller_start = np.searchsorted(sorted_keys, caller_codes * span, side="left")
     prior = earlier - caller_start
-    result["caller_prior_incidents"] = np.where(known, prior, np.nan)
 
     for column, window in _CALLER_WINDOWS.items():
         window_minutes = int(window / pd.Timedelta(minutes=1))
@@ -201,13 +203,13 @@ def parse_level(values: pd.Series) -> pd.Series:
 
 def priority_from_impact_urgency(impact: pd.Series, urgency: pd.Series) -> pd.Series:
     """Look up the priority of each (impact, urgency) pair; unknown pairs become NaN."""
-    pairs = zip(parse_level(impact), parse_level(urgency), strict=True)
-    return pd.Series(
-        [PRIORITY_BY_IMPACT_URGENCY.get((int(i), int(u)), np.nan) if pd.notna(i) and pd.notna(u) else np.nan
-         for i, u in pairs],
-        index=impact.index,
-        dtype=float,
-    )
+    priorities = []
+    for impact_level, urgency_level in zip(parse_level(impact), parse_level(urgency), strict=True):
+        if pd.isna(impact_level) or pd.isna(urgency_level):
+            priorities.append(np.nan)
+        else:
+            priorities.append(PRIORITY_BY_IMPACT_URGENCY.get((int(impact_level), int(urgency_level)), np.nan))
+    return pd.Series(priorities, index=impact.index, dtype=float)
 
 
 def feature_frame(incidents: pd.DataFrame) -> pd.DataFrame:

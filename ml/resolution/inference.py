@@ -6,10 +6,11 @@ Request (application/json):
                   "category": "Category 26", "contact_type": "Phone", ...}]}
 
 Each ticket needs `opened_at` (ISO 8601) and either `priority` (1 critical to 4 low) or both
-`impact` and `urgency` (1 high to 3 low). Levels may also be written as `3 - Moderate`. Optional
-text fields: contact_type, location, category, subcategory, u_symptom, assignment_group,
-assigned_to. Optional caller history: caller_prior_incidents, caller_prior_incidents_7d,
-caller_hours_since_previous. `ticket_id` is echoed back. Unknown category values are fine.
+`impact` and `urgency` (1 high to 3 low), and `priority` wins when both are sent. Levels may
+also be written as `3 - Moderate`. Optional text fields: contact_type, location, category,
+subcategory, u_symptom, assignment_group, assigned_to. Unknown category values are fine.
+Optional caller history, from the caller's earlier tickets: caller_prior_incidents_7d,
+caller_prior_incidents_30d and caller_hours_since_previous. `ticket_id` is echoed back.
 
 Response: {"model": "resolution", "model_version": ..., "predictions": [{"resolution_hours_p50",
 "resolution_hours_p90", "sla_breach_probability"}, ...]} in request order.
@@ -27,16 +28,15 @@ import joblib
 import pandas as pd
 
 from ml.resolution import MODEL_FILE, MODEL_NAME
-from ml.resolution.features import CATEGORICAL_FEATURES, feature_frame
+from ml.resolution.features import CALLER_HISTORY_FEATURES, CATEGORICAL_FEATURES, feature_frame
 from ml.resolution.model import ResolutionModel
 
 MAX_TICKETS = 64
 JSON_CONTENT_TYPE = "application/json"
 
 _LEVEL_RANGES = {"priority": (1, 4), "impact": (1, 3), "urgency": (1, 3)}
-_CALLER_HISTORY_FIELDS = ("caller_prior_incidents", "caller_prior_incidents_7d", "caller_hours_since_previous")
 _ACCEPTED_FIELDS = frozenset(
-    {"ticket_id", "opened_at", *_LEVEL_RANGES, *CATEGORICAL_FEATURES, *_CALLER_HISTORY_FIELDS}
+    {"ticket_id", "opened_at", *_LEVEL_RANGES, *CATEGORICAL_FEATURES, *CALLER_HISTORY_FEATURES}
 )
 
 
@@ -90,7 +90,7 @@ def _parse_ticket(index: int, ticket: Any) -> dict[str, Any]:
         if value is not None and not isinstance(value, str):
             raise ValueError(f"{where}.{field} must be a string or null, got {value!r}")
         row[field] = value or None
-    for field in _CALLER_HISTORY_FIELDS:
+    for field in CALLER_HISTORY_FEATURES:
         value = ticket.get(field)
         valid = value is None or (
             isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0

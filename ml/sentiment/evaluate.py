@@ -21,7 +21,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 
-from ml.sentiment.data import CORPUS_PATH, LabelledTexts, holdout_split, read_bitext, read_corpus
+from ml.sentiment.data import CORPUS_PATH, LabelledTexts, holdout_split, read_bitext
 from ml.sentiment.model import LABELS, SentimentModel
 
 BASELINE_NAME = "tfidf_char1-4_word1-2_logreg"
@@ -190,8 +190,3 @@ def evaluate_corpus_only(path: Path) -> dict[str, Any]:
     """Score a model trained on 80 % of a corpus TSV on the other 20 % (no review data)."""
     return evaluate_files([], [], corpus_files=[path])["datasets"]["service_desk_corpus"]["model"]
 
-
-def corpus_labels(path: Path = CORPUS_PATH) -> dict[str, int]:
-    """Return the label counts of a corpus TSV."""
-    labels, counts = np.unique(read_corpus(path).labels, return_counts=True)
-    return {str(label): int(count) for label, count in zip(labels, counts, strict=True)}

@@ -18,7 +18,7 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
 LANGUAGES: tuple[str, ...] = ("ko", "en", "mixed", "unknown")
 
-# A text is "mixed" when the smaller of the two scripts holds at least this share of its letters,
+# A text is "mixed" when the smaller of the two scripts has at least this share of its letters,
 # counting one Hangul syllable or one Latin letter as one letter each.
 MIXED_SCRIPT_SHARE = 0.15
 
@@ -83,7 +83,7 @@ class MorphemeTokenizer:
     def _analyser(self) -> Any:
         with self._lock:
             if self._kiwi is None:
-                # NOTE: kiwipiepy is not in the SageMaker scikit-learn image; a deployment of a
+                # NOTE: kiwipiepy is not in the SageMaker scikit-learn image. A deployment of a
                 # model trained with morphemes must list it in the requirements.txt of its source_dir.
                 from kiwipiepy import Kiwi
 
@@ -114,7 +114,7 @@ def morphemes_available() -> bool:
 class NgramBlock:
     """One block of hashed n-gram TF-IDF features over an optional text transformation.
 
-    `source` selects the text the block sees: "raw" (the message), "negation" (mark_negation
+    `source` selects the text the block transforms: "raw" (the message), "negation" (mark_negation
     output, words) or "morphemes" (MorphemeTokenizer output, words). Hashing keeps the artifact
     small and independent of the vocabulary size.
     """

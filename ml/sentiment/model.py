@@ -33,10 +33,10 @@ LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
 
 
 def log_count_ratio(features: sp.csr_matrix, negative: np.ndarray, weights: np.ndarray, alpha: float = 1.0) -> np.ndarray:
-    """Return the NB log-count ratio log(p/|p|) - log(q/|q|) of binarised features, positive class first.
+    """Return the NB log-count ratio log(p/|p|) - log(q/|q|) of binarised features.
 
-    `negative` is a boolean array; the ratio is positive for features typical of negative text.
-    Sample weights scale each document's counts.
+    p counts the documents where `negative` is true and q the others, each document scaled by its
+    sample weight, so the ratio is positive for features typical of negative text.
     """
     present = (features > 0).astype(np.float32)
     negative_counts = alpha + np.asarray(present.T @ (weights * negative)).ravel()

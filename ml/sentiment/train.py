@@ -48,7 +48,7 @@ MODEL_FILE = "model.joblib"
 
 @dataclass
 class Hyperparameters:
-    """Settings of one training run; the defaults are the tuned values."""
+    """Settings of one training run."""
 
     korean_c: float = 4.0
     english_c: float = 30.0
@@ -96,7 +96,10 @@ def _gate_features() -> FeatureSet:
 def _expert_rows(
     corpus_texts: list[str], corpus_labels: np.ndarray, reviews: list[LabelledTexts], domain_share: float
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Join review rows and corpus rows; give the corpus `domain_share` of the total weight."""
+    """Join review rows and corpus rows, giving the corpus `domain_share` of the total weight.
+
+    A corpus row never weighs less than a review row, so with few reviews the share is larger.
+    """
     review_texts = [text for data in reviews for text in data.texts]
     review_labels = np.concatenate([data.labels for data in reviews]) if reviews else np.asarray([], dtype=str)
     corpus_weight = 1.0

@@ -56,7 +56,7 @@ def main() -> None:
     sys.path.insert(0, spec["code_dir"])
     results: dict[str, Any] = {}
 
-    # A container of the intake function imports only its handler's module, never app.py.
+    # A container of the intake function imports only the module its Handler names.
     intake = load_handler(spec["handlers"]["HandleIntake"])
     results["intake_middleware_count"] = len(list(intake.middleware_handlers))
     results["intake"] = intake(spec["sqs_event"], LambdaContext("HandleIntake"))

@@ -52,10 +52,10 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> PackagedApp:
 
 
 class NoManagedPolicies:
-    """Managed policy loader for aws-sam-translator that fails if a function asks for one.
+    """Managed policy loader for aws-sam-translator that fails if a function requests one.
 
     Every function of the template has an explicit Role, so SAM never needs AWS managed
-    policy ARNs; looking them up would need IAM credentials.
+    policy ARNs. Looking them up would need IAM credentials.
     """
 
     def load(self) -> dict[str, str]:

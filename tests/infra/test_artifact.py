@@ -121,7 +121,7 @@ def stack_outputs(moto_server: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def sentiment_answer(moto_server: str) -> None:
-    """Queue the sentiment endpoint's next answer in moto's SageMaker runtime: one negative text."""
+    """Queue the sentiment endpoint's next response in moto's SageMaker runtime: one negative text."""
     body = {
         "model": "sentiment",
         "model_version": "canned",
@@ -150,6 +150,7 @@ def function_environment(packaged: PackagedApp, logical_id: str, outputs: dict[s
         "IntakeQueue": outputs["IntakeQueueUrl"],
         "EventBus": outputs["EventBusName"],
         "SentimentEndpointName": outputs["SentimentEndpointName"],
+        "TriageEndpointName": outputs["TriageEndpointName"],
     }
     environment = {}
     variables = packaged.template["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
@@ -304,7 +305,7 @@ def test_intake_reports_only_unreadable_messages(probe_results: dict[str, Any]) 
 
 
 def test_intake_escalates_through_aws_services(probe_results: dict[str, Any], moto_server: str, stack_outputs: dict[str, str]) -> None:
-    # The valid message went through DynamoDB, SageMaker runtime (the queued negative answer)
+    # The valid message went through DynamoDB, SageMaker runtime (the queued negative response)
     # and EventBridge, whose rule delivers TicketEscalated events to the escalations queue.
     events = run_in_venv(
         moto_server,
@@ -319,13 +320,6 @@ def test_intake_escalates_through_aws_services(probe_results: dict[str, Any], mo
     assert events[0]["detail"]["negative_score"] == 0.97
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Chalice deploys a blueprint's event handler by its module path, so app.py, which "
-        "registers the metrics-flushing middleware, is never imported in that function"
-    ),
-)
 def test_intake_handler_gets_middleware(probe_results: dict[str, Any]) -> None:
     assert probe_results["intake_middleware_count"] > 0
 

@@ -22,8 +22,8 @@ ENDPOINT_NAME = "servicedesk-sentiment-v2"
 # tests and cfn-lint.
 SKIPPED_BY_MOTO = {"AWS::SQS::QueuePolicy"}
 # NOTE: moto 5.2 ignores a RestApi's Body (the OpenAPI document SAM writes), so the API has no
-# methods and a Deployment fails with "The REST API doesn't contain any methods"; its Stage is
-# not supported at all. Both are left out here, and the routes are checked on the template.
+# methods and a Deployment fails with "The REST API doesn't contain any methods". moto does not
+# support a Stage at all. Both are left out here, and the routes are checked on the template.
 NOT_DEPLOYABLE_IN_MOTO = {"AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage"}
 
 
@@ -163,4 +163,7 @@ def test_role_policy_resolves_to_stack_arns(stack: dict[str, Any], moto_environm
     ]
     assert resources["IntakeQueue"] == f"arn:aws:sqs:{region}:{account}:servicedesk-intake"
     assert resources["DomainEvents"] == f"arn:aws:events:{region}:{account}:event-bus/servicedesk"
-    assert resources["SentimentEndpoint"] == f"arn:aws:sagemaker:{region}:{account}:endpoint/{ENDPOINT_NAME}"
+    assert resources["ModelEndpoints"] == [
+        f"arn:aws:sagemaker:{region}:{account}:endpoint/{ENDPOINT_NAME}",
+        f"arn:aws:sagemaker:{region}:{account}:endpoint/servicedesk-triage",
+    ]

@@ -157,7 +157,8 @@ def test_policies_name_actions_and_resources(packaged: PackagedApp, translated_t
             assert "*" not in action, f"{logical_id} {statement.get('Sid')}: wildcard action {action}"
         if "*" in as_list(statement["Resource"]):
             assert set(actions) <= ACTIONS_REQUIRING_ANY_RESOURCE, f"{logical_id} {statement.get('Sid')}"
-        assert "NotAction" not in statement and "NotResource" not in statement, logical_id
+        assert "NotAction" not in statement, logical_id
+        assert "NotResource" not in statement, logical_id
 
 
 def test_roles_use_policy_file(packaged: PackagedApp) -> None:
@@ -181,7 +182,8 @@ def test_policy_scopes_data_actions_to_stack_resources() -> None:
     assert statements["DomainEvents"]["Resource"] == {"Fn::GetAtt": ["EventBus", "Arn"]}
     assert statements["IntakeQueue"]["Resource"] == {"Fn::GetAtt": ["IntakeQueue", "Arn"]}
     assert sorted(statements["IntakeQueue"]["Action"]) == ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
-    assert "${SentimentEndpointName}" in statements["SentimentEndpoint"]["Resource"]["Fn::Sub"]
+    endpoint_arns = [resource["Fn::Sub"] for resource in statements["ModelEndpoints"]["Resource"]]
+    assert [arn.rsplit("/", 1)[1] for arn in endpoint_arns] == ["${SentimentEndpointName}", "${TriageEndpointName}"]
 
 
 def test_sagemaker_endpoint_names_are_parameters(packaged: PackagedApp) -> None:
@@ -194,7 +196,7 @@ def test_sagemaker_endpoint_names_are_parameters(packaged: PackagedApp) -> None:
             if name.endswith("_ENDPOINT_NAME"):
                 endpoint_variables += 1
                 assert isinstance(value, dict) and value.get("Ref") in parameters, f"{function_id} {name}"
-    assert endpoint_variables == len(functions(template))
+    assert endpoint_variables == 2 * len(functions(template))
 
     for logical_id, statement in policy_statements(template):
         if any(action.startswith("sagemaker:") for action in as_list(statement["Action"])):
@@ -203,11 +205,12 @@ def test_sagemaker_endpoint_names_are_parameters(packaged: PackagedApp) -> None:
                 assert any(name in parameters for name in substituted), f"{logical_id}: endpoint name is hard-coded"
 
 
-def test_endpoint_parameter_accepts_only_lowercase(packaged: PackagedApp) -> None:
-    pattern = packaged.template["Parameters"]["SentimentEndpointName"]["AllowedPattern"]
+@pytest.mark.parametrize("parameter", ["SentimentEndpointName", "TriageEndpointName"])
+def test_endpoint_parameter_accepts_only_lowercase(packaged: PackagedApp, parameter: str) -> None:
+    pattern = packaged.template["Parameters"][parameter]["AllowedPattern"]
 
     assert re.fullmatch(pattern, "servicedesk-sentiment")
-    assert re.fullmatch(pattern, packaged.template["Parameters"]["SentimentEndpointName"]["Default"])
+    assert re.fullmatch(pattern, packaged.template["Parameters"][parameter]["Default"])
     assert not re.fullmatch(pattern, "ServiceDesk-Sentiment")
     assert not re.fullmatch(pattern, "-sentiment")
 
@@ -246,6 +249,7 @@ def test_environment_points_at_stack_resources(packaged: PackagedApp) -> None:
         "EVENT_BUS_NAME": {"Fn::GetAtt": ["EventBus", "Name"]},
         "INTAKE_QUEUE_URL": {"Ref": "IntakeQueue"},
         "SENTIMENT_ENDPOINT_NAME": {"Ref": "SentimentEndpointName"},
+        "TRIAGE_ENDPOINT_NAME": {"Ref": "TriageEndpointName"},
         "CALLER_SOURCE": "authorizer",
         "MODEL_BACKEND": "sagemaker",
         "POWERTOOLS_SERVICE_NAME": "servicedesk",

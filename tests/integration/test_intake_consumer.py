@@ -10,7 +10,7 @@ import pytest
 
 from infra.local import pollers
 from infra.local.lambda_runtime import invoke, scheduled_event, sqs_event
-from tests.conftest import Api
+from tests.conftest import Api, received_details
 
 QUEUE_ARN = "arn:aws:sqs:ap-northeast-2:123456789012:servicedesk-intake"
 
@@ -178,10 +178,6 @@ def test_failed_publish_is_relayed_by_schedule(app, api: Api, tenant: str, aws: 
 
     assert result["published"] >= 3
     assert result["failed"] == 0
-    sqs = boto3.client("sqs")
-    bodies = [
-        json.loads(m["Body"])
-        for m in sqs.receive_message(QueueUrl=aws["EscalationsQueueUrl"], MaxNumberOfMessages=10).get("Messages", [])
-    ]
-    assert any(body["detail"]["ticket_id"] == ticket["ticket_id"] for body in bodies)
+    details = received_details(aws["EscalationsQueueUrl"])
+    assert any(detail["ticket_id"] == ticket["ticket_id"] for detail in details)
     assert invoke(app, "relay_outbox", scheduled_event("relay_outbox"))["published"] == 0

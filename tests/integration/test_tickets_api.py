@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tests.conftest import Api
+from tests.conftest import Api, received_details
 
 KOREAN_TITLE = "VPN 접속이 안 됩니다 😢"
 KOREAN_DESCRIPTION = "재택근무 중인데 오전 9시부터 VPN 연결이 끊깁니다. 확인 부탁드립니다."
@@ -35,7 +35,9 @@ def test_create_ticket_round_trips_hangul(api: Api) -> None:
     assert response.headers["ETag"] == '"1"'
     assert ticket["status"] == "new"
     assert ticket["priority"] == "medium"
-    assert ticket["queue"] == "general"
+    assert ticket["queue"] == "triage-review"
+    assert ticket["triage"]["abstained"] is True
+    assert ticket["category"] == "network"
     assert ticket["message_count"] == 1
 
     fetched = api.call("get", f"/tickets/{ticket['ticket_id']}")
@@ -50,6 +52,43 @@ def test_create_ticket_scores_opening_text(api: Api, sentiment_endpoint) -> None
     assert ticket["last_sentiment"]["label"] == "neutral"
     assert ticket["last_sentiment"]["model_version"] == "keyword-test"
     assert sentiment_endpoint.requests[-1] == {"texts": ["Printer\nThe printer is jammed"]}
+
+
+def test_triage_routes_new_ticket(api: Api) -> None:
+    ticket = api.create_ticket(title="프린터 용지 걸림", description="3층 프린터가 멈췄습니다.")
+
+    assert ticket["category"] == "hardware"
+    assert ticket["queue"] == "hardware"
+    assert ticket["triage"]["model_version"] == "keyword-test"
+    assert ticket["triage"]["confidence"] == 0.9
+
+
+def test_escalation_overrides_triage_queue(api: Api) -> None:
+    ticket = api.create_ticket(title="프린터", description="최악입니다. 정말 화가 납니다.")
+
+    assert ticket["category"] == "hardware"
+    assert ticket["queue"] == "senior"
+
+
+def test_triage_outage_keeps_default_queue(api: Api, monkeypatch) -> None:
+    from functions import wiring
+    from functions.domain.errors import DependencyError
+
+    class Broken:
+        name = "triage"
+
+        def invoke(self, payload):
+            raise DependencyError("endpoint down")
+
+    sentiment = wiring.model_endpoint("sentiment")
+    wiring.ticket_service.cache_clear()
+    monkeypatch.setattr(wiring, "model_endpoint", lambda name: Broken() if name == "triage" else sentiment)
+
+    ticket = api.create_ticket(title="프린터")
+
+    assert ticket["queue"] == "general"
+    assert ticket["triage"] is None
+    wiring.ticket_service.cache_clear()
 
 
 def test_idempotency_key_replays_first_ticket(api: Api) -> None:
@@ -311,8 +350,6 @@ def test_conversation_spans_channels(api: Api) -> None:
 
 
 def test_negative_message_escalates_ticket(api: Api, aws: dict[str, str]) -> None:
-    import boto3
-
     ticket = api.create_ticket(priority="low")
     response = api.call(
         "post",
@@ -326,9 +363,7 @@ def test_negative_message_escalates_ticket(api: Api, aws: dict[str, str]) -> Non
     assert escalated["queue"] == "senior"
     assert escalated["priority"] == "high"
 
-    sqs = boto3.client("sqs")
-    messages = sqs.receive_message(QueueUrl=aws["EscalationsQueueUrl"], MaxNumberOfMessages=10)["Messages"]
-    details = [json.loads(message["Body"])["detail"] for message in messages]
+    details = received_details(aws["EscalationsQueueUrl"])
     assert any(detail["ticket_id"] == ticket["ticket_id"] and detail["reasons"] == ["negative_sentiment"] for detail in details)
 
 

@@ -193,20 +193,25 @@ def test_caller_history_counts_only_earlier_incidents(tmp_path: Path):
         event("INC4", base + timedelta(days=12), base + timedelta(days=12), 0),
         event("INC5", base + timedelta(days=11), base + timedelta(days=11), 0, caller_id="Caller 2"),
         event("INC6", base + timedelta(days=13), base + timedelta(days=13), 0, caller_id="?"),
+        # Beyond both windows: the counts drop to zero but the time since the previous one stays.
+        event("INC7", base + timedelta(days=43), base + timedelta(days=43), 0),
     ]
     incidents = incidents_at_open(read_event_log(write_log(tmp_path / "log.csv", rows)))
 
-    assert incidents.loc["INC1", "caller_prior_incidents"] == 0
+    assert incidents.loc["INC1", "caller_prior_incidents_30d"] == 0
     assert np.isnan(incidents.loc["INC1", "caller_hours_since_previous"])
-    assert incidents.loc["INC2", "caller_prior_incidents"] == 1
+    assert incidents.loc["INC2", "caller_prior_incidents_30d"] == 1
     assert incidents.loc["INC2", "caller_prior_incidents_7d"] == 0
     assert incidents.loc["INC2", "caller_hours_since_previous"] == 240
-    assert incidents.loc["INC3", "caller_prior_incidents"] == 2
-    assert incidents.loc["INC4", "caller_prior_incidents"] == 2
+    assert incidents.loc["INC3", "caller_prior_incidents_30d"] == 2
+    assert incidents.loc["INC4", "caller_prior_incidents_30d"] == 2
     assert incidents.loc["INC3", "caller_prior_incidents_7d"] == 1
     assert incidents.loc["INC3", "caller_hours_since_previous"] == 48
-    assert incidents.loc["INC5", "caller_prior_incidents"] == 0
-    assert np.isnan(incidents.loc["INC6", "caller_prior_incidents"])
+    assert incidents.loc["INC7", "caller_prior_incidents_30d"] == 0
+    assert incidents.loc["INC7", "caller_prior_incidents_7d"] == 0
+    assert incidents.loc["INC7", "caller_hours_since_previous"] == 31 * 24
+    assert incidents.loc["INC5", "caller_prior_incidents_30d"] == 0
+    assert np.isnan(incidents.loc["INC6", "caller_prior_incidents_30d"])
 
 
 def test_incident_outcomes_use_final_event(small_log: Path):
@@ -291,7 +296,7 @@ def test_fit_rejects_feature_missing_everywhere(tmp_path: Path):
         row["caller_id"] = "?"
     table = load_incident_table([write_log(tmp_path / "log.csv", rows)])
 
-    with pytest.raises(ValueError, match="caller_prior_incidents"):
+    with pytest.raises(ValueError, match="caller_prior_incidents_7d"):
         fit_resolution_model(table.features, table.outcomes, version="test")
 
 
@@ -377,7 +382,7 @@ def test_inference_round_trip(trained_model_dir: tuple[Path, Path]):
         ('{"tickets": [{"opened_at": "2016-06-01T09:00", "priority": 5}]}', "priority must be a level from 1 to 4"),
         ('{"tickets": [{"opened_at": "2016-06-01T09:00", "priority": true}]}', "priority must be a level"),
         ('{"tickets": [{"opened_at": "2016-06-01T09:00", "priority": 3, "category": 4}]}', "category must be a string"),
-        ('{"tickets": [{"opened_at": "2016-06-01T09:00", "priority": 3, "caller_prior_incidents": -1}]}', "non-negative"),
+        ('{"tickets": [{"opened_at": "2016-06-01T09:00", "priority": 3, "caller_prior_incidents_7d": -1}]}', "non-negative"),
         ('{"tickets": [{"opened_at": "2016-06-01T09:00", "priority": 3, "subject": "x"}]}', "unknown fields"),
         ('{"tickets": ["x"]}', "must be a JSON object"),
     ],
