@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -49,12 +50,19 @@ def _add_model_arguments(parser: argparse.ArgumentParser, name: str, verb: str) 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Progress of long runs goes to stderr, so stdout stays one JSON object or one table.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
 
     if args.command in {"train", "evaluate"}:
         if getattr(args, "unavailable", None):
             parser.error(args.unavailable)
         run: Callable[[argparse.Namespace], dict[str, Any]] = getattr(load_commands(args.model), args.command)
-        print(json.dumps(run(args), ensure_ascii=False, default=str))
+        try:
+            metrics = run(args)
+        except (ValueError, FileNotFoundError) as error:
+            print(f"servicedesk {args.command} {args.model}: {error}", file=sys.stderr)
+            return 2
+        print(json.dumps(metrics, ensure_ascii=False, default=str))
         return 0
     if args.command == "replay":
         from cli import replay_messages, replay_servicenow
