@@ -112,7 +112,9 @@ def run() -> str:
             f"`complaint`, the model labels {counts['complaints_negative']} negative and {counts['complaints_neutral']} "
             f"neutral; the review-trained baseline finds {counts['baseline_complaints_negative']} negative. Of the "
             f"{counts['other_intents']} messages with other intents (orders, refunds, accounts), the model labels "
-            f"{counts['other_intents_negative']} negative and the baseline {counts['baseline_other_intents_negative']}.",
+            f"{counts['other_intents_negative']} negative and the baseline {counts['baseline_other_intents_negative']}. "
+            f"ROC AUC of p(negative) for complaint against other intents: model {counts['complaint_roc_auc']:.3f}, "
+            f"baseline {counts['baseline_complaint_roc_auc']:.3f}.",
         ]
     lines += [
         "",

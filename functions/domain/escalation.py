@@ -42,7 +42,7 @@ SIGNAL_PATTERNS: dict[EscalationReason, re.Pattern[str]] = {
         r"\bregulator", r"\bcompensation for damages",
     ),
     EscalationReason.REPEATED_FAILURE: _phrases(
-        r"또 (?:안|고장|오류|에러|장애|문제)", r"(?:두|세|네|다섯|여러) ?(?:번|번째|차례)", r"\d+ ?번째", r"계속 (?:안|같은|오류|에러|실패)",
+        r"또 (?:안|고장|오류|에러|장애|문제)", r"(?:두|세|네|다섯|여러|몇) ?(?:번|번째|차례)", r"\d+ ?번째", r"계속 (?:안|같은|오류|에러|실패)",
         r"아직도", r"여전히", r"매번",
         r"\bagain\b", r"\bstill (?:not|broken|failing|down|happening)", r"\b(?:third|fourth|fifth|\d+(?:rd|th)) time",
         r"\bkeeps? (?:failing|crashing|happening|breaking)", r"\bevery time\b", r"\brepeatedly\b",

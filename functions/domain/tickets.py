@@ -43,7 +43,8 @@ from functions.models.tickets import (
     UpdateTicketRequest,
 )
 
-logger = logging.getLogger(__name__)
+# A child of Powertools' "servicedesk" logger, so records carry its JSON format and correlation id.
+logger = logging.getLogger(f"servicedesk.{__name__}")
 
 # How often a message append is retried when another writer changed the ticket meanwhile.
 MAX_APPEND_ATTEMPTS = 5

@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # botocore reports every endpoint and credential lookup at INFO.
+    logging.getLogger("botocore").setLevel(logging.WARNING)
     config = LocalStackConfig(
         api_port=args.api_port,
         moto_port=args.moto_port,

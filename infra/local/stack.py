@@ -3,6 +3,8 @@ API, the queue consumers and the schedules, all on 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import os
@@ -17,7 +19,8 @@ from typing import Any
 
 from infra.local.lambda_runtime import REGION
 
-logger = logging.getLogger("servicedesk.local")
+# Not under "servicedesk", whose Powertools handler prints JSON: these lines are for people.
+logger = logging.getLogger("local_stack")
 
 HOST = "127.0.0.1"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -149,6 +152,31 @@ class LocalStack:
 
         model_dir = ensure_model(self.config.artifacts_dir / "sentiment")
         logger.info("sentiment model ready in %s", model_dir)
+
+        triage_dir = self._ensure_triage_model()
+        os.environ["TRIAGE_ENABLED"] = "true" if triage_dir else "false"
+        if triage_dir:
+            logger.info("triage model ready in %s", triage_dir)
+        else:
+            logger.info("triage model off: no artifact and no Endava ticket data to train it; tickets start in the default queue")
+
+    def _ensure_triage_model(self) -> Path | None:
+        """Return the triage artifact folder, training it from the Endava tickets when they exist."""
+        from ml.common.artifacts import METADATA_FILE
+        from ml.common.datasets import dataset_path
+
+        target = self.config.artifacts_dir / "triage"
+        if (target / METADATA_FILE).is_file():
+            return target
+        data = dataset_path("endava_support_tickets", "all_tickets_part_train.csv")
+        if not data.is_file():
+            return None
+        from ml.triage.train import main as train_triage
+
+        logger.info("training the triage model from %s (about a minute)", data)
+        with contextlib.redirect_stdout(io.StringIO()):
+            train_triage(["--train", str(data), "--format", "endava", "--model-dir", str(target)])
+        return target
 
     def _load_app(self) -> Any:
         from app import app

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
 from ml.sentiment.data import CORPUS_PATH, LabelledTexts, holdout_split, read_bitext
 from ml.sentiment.model import LABELS, SentimentModel
@@ -169,7 +169,8 @@ def evaluate_files(
 def score_bitext(model: SentimentModel, path: Path, baseline: Baseline | None = None) -> dict[str, Any]:
     """Count how many Bitext `complaint` messages come out negative, against the other intents."""
     texts, intents = read_bitext(path)
-    labels = np.asarray(LABELS)[model.predict_proba(texts).argmax(axis=1)]
+    probabilities = model.predict_proba(texts)
+    labels = np.asarray(LABELS)[probabilities.argmax(axis=1)]
     complaint = intents == "complaint"
     result: dict[str, Any] = {
         "complaints": int(complaint.sum()),
@@ -177,12 +178,16 @@ def score_bitext(model: SentimentModel, path: Path, baseline: Baseline | None = 
         "complaints_neutral": int((labels[complaint] == "neutral").sum()),
         "other_intents": int((~complaint).sum()),
         "other_intents_negative": int((labels[~complaint] == "negative").sum()),
+        # How well p(negative) ranks complaints above the other intents' requests.
+        "complaint_roc_auc": round(float(roc_auc_score(complaint, probabilities[:, LABELS.index("negative")])), 4),
     }
     if baseline is not None:
         # The review-trained baseline has no neutral class, so it is counted by p(negative) > 0.5.
-        negative = baseline.predict_negative(texts) > 0.5
+        p_negative = baseline.predict_negative(texts)
+        negative = p_negative > 0.5
         result["baseline_complaints_negative"] = int(negative[complaint].sum())
         result["baseline_other_intents_negative"] = int(negative[~complaint].sum())
+        result["baseline_complaint_roc_auc"] = round(float(roc_auc_score(complaint, p_negative)), 4)
     return result
 
 

@@ -75,7 +75,9 @@ def test_real_model_scores_korean_complaint(stack: RunningStack, http: requests.
     assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     assert ticket["last_sentiment"]["label"] == "negative"
     assert ticket["last_sentiment"]["language"] == "ko"
-    assert ticket["escalated"] is True
+    assert ticket["last_sentiment"]["negative"] > 0.5
+    assert "repeated_failure" in ticket["escalation_reasons"]
+    assert ticket["queue"] == "senior"
 
 
 def test_concurrent_patches_over_http(stack: RunningStack, http: requests.Session) -> None:

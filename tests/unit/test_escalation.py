@@ -26,6 +26,7 @@ POLICY = EscalationPolicy(
         ("변호사와 상의해서 법적 조치를 취하겠습니다", [EscalationReason.LEGAL_THREAT]),
         ("Our lawyers will be in touch.", [EscalationReason.LEGAL_THREAT]),
         ("세 번째 문의인데 아직도 해결이 안 됐어요", [EscalationReason.REPEATED_FAILURE]),
+        ("몇 번을 말해도 고쳐지지 않습니다", [EscalationReason.REPEATED_FAILURE]),
         ("The sync keeps failing every time we deploy.", [EscalationReason.REPEATED_FAILURE]),
         ("전사 메일 서버 장애입니다", [EscalationReason.OUTAGE]),
         ("Production is down for all users", [EscalationReason.OUTAGE]),
