@@ -7,12 +7,13 @@ are not, so the correlation id, cold-start flag and metric flushing are applied 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE_NAME = "servicedesk"
@@ -20,7 +21,34 @@ METRICS_NAMESPACE = "ServiceDesk"
 
 logger = Logger(service=SERVICE_NAME)
 metrics = Metrics(service=SERVICE_NAME, namespace=METRICS_NAMESPACE)
-tracer = Tracer(service=SERVICE_NAME)
+
+
+def _tracing_enabled() -> bool:
+    """Trace only inside Lambda and unless POWERTOOLS_TRACE_DISABLED is set, as Powertools does."""
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").lower() in {"1", "true", "yes", "on"}
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) and not disabled
+
+
+# The X-Ray SDK takes about 0.6 s to import, so it is loaded only where traces are sent: in a
+# Lambda container, during its init phase, where Powertools' Tracer also patches boto3.
+if _tracing_enabled():
+    from aws_lambda_powertools import Tracer
+
+    tracer: Any = Tracer(service=SERVICE_NAME)
+else:
+    tracer = None
+
+
+def traced(name: str) -> Any:
+    """Return a context manager for an X-Ray subsegment, or one that does nothing untraced."""
+    if tracer is None:
+        return nullcontext(_NoSubsegment())
+    return tracer.provider.in_subsegment(name)
+
+
+class _NoSubsegment:
+    def put_annotation(self, key: str, value: Any) -> None:
+        """Drop the annotation; nothing is traced."""
 
 CORRELATION_HEADER = "x-correlation-id"
 
@@ -55,7 +83,7 @@ def http_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
     logger.set_correlation_id(correlation_id[:128] or None)
     logger.append_keys(http_method=event.method, resource=resource)
     try:
-        with tracer.provider.in_subsegment(f"## {event.method} {resource}") as subsegment:
+        with traced(f"## {event.method} {resource}") as subsegment:
             subsegment.put_annotation(key="correlation_id", value=correlation_id[:128])
             response = get_response(event)
             subsegment.put_annotation(key="status_code", value=response.status_code)
@@ -73,7 +101,7 @@ def event_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
     request_id = getattr(context, "aws_request_id", None)
     logger.set_correlation_id(request_id)
     try:
-        with tracer.provider.in_subsegment(f"## {type(event).__name__}"):
+        with traced(f"## {type(event).__name__}"):
             return get_response(event)
     finally:
         flush()

@@ -8,6 +8,8 @@ from functions.domain.errors import DependencyError
 from functions.domain.ports import ModelEndpoint
 from functions.models.tickets import Sentiment
 
+# Most texts in one request; the endpoint rejects larger batches.
+MAX_TEXTS_PER_REQUEST = 64
 # Longest text sent to the model: the start of a message carries its tone, and the limit keeps
 # requests far below the endpoint's payload limit even for Hangul (3 bytes a character).
 MAX_MODEL_TEXT_CHARS = 5_000
@@ -21,10 +23,12 @@ class SentimentAnalyser:
 
     def analyse(self, texts: list[str]) -> list[Sentiment]:
         """Score the texts; raise DependencyError when the endpoint fails or answers malformed JSON."""
-        if not texts:
-            return []
-        response = self._endpoint.invoke({"texts": [text[:MAX_MODEL_TEXT_CHARS] for text in texts]})
-        return parse_sentiment_response(response, expected=len(texts))
+        verdicts: list[Sentiment] = []
+        for start in range(0, len(texts), MAX_TEXTS_PER_REQUEST):
+            batch = [text[:MAX_MODEL_TEXT_CHARS] for text in texts[start : start + MAX_TEXTS_PER_REQUEST]]
+            response = self._endpoint.invoke({"texts": batch})
+            verdicts.extend(parse_sentiment_response(response, expected=len(batch)))
+        return verdicts
 
 
 def parse_sentiment_response(response: dict[str, Any], expected: int) -> list[Sentiment]:

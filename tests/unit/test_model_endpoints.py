@@ -97,3 +97,18 @@ def test_long_text_is_cut_before_the_model() -> None:
     SentimentAnalyser(Recorder()).analyse(["가" * 50_000])
 
     assert len(Recorder.payload["texts"][0]) == 5_000
+
+
+def test_large_batches_are_split() -> None:
+    class Counter:
+        name = "sentiment"
+        sizes: list[int] = []
+
+        def invoke(self, payload):
+            Counter.sizes.append(len(payload["texts"]))
+            return {"predictions": [{"label": "neutral", "score": 0.9, "negative": 0.05} for _ in payload["texts"]]}
+
+    verdicts = SentimentAnalyser(Counter()).analyse(["x"] * 130)
+
+    assert Counter.sizes == [64, 64, 2]
+    assert len(verdicts) == 130
