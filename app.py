@@ -18,6 +18,6 @@ app.register_blueprint(intake_consumer)
 app.register_blueprint(scheduled_jobs)
 
 # Lambda entry points of the event functions. Chalice would point them at the blueprint
-# modules, which never import this file, so the middleware above would not run; the packaged
-# template points them here instead (infra/functions.yaml).
+# modules, which never import this file, so the middleware above would not run. The packaged
+# template (infra/functions.yaml) points them here instead.
 __all__ = ["app", "handle_intake", "relay_outbox"]

@@ -64,7 +64,7 @@ class ApiClient:
         return response
 
     def check_reachable(self) -> None:
-        """Raise SystemExit with advice when the API does not answer."""
+        """Raise SystemExit with advice when the API does not respond."""
         try:
             self.request("GET", "/tickets?limit=1")
         except requests.ConnectionError as error:

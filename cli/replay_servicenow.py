@@ -191,8 +191,12 @@ class ServiceNowReplay:
         if steps and any(step in NEEDS_ASSIGNEE for step in steps) and not (assignee or ticket.get("assignee_id")):
             fields["assignee_id"] = _identifier(event.get("assignment_group"), "unassigned-agent")
 
-        changes = [dict(fields, status=steps[0].value)] if steps else ([fields] if fields else [])
-        changes += [{"status": step.value} for step in steps[1:]]
+        changes: list[dict[str, Any]] = []
+        if steps:
+            changes.append({**fields, "status": steps[0].value})
+            changes.extend({"status": step.value} for step in steps[1:])
+        elif fields:
+            changes.append(fields)
         for change in changes:
             ticket = self._patch(ticket, change, result)
             if ticket is None:

@@ -18,5 +18,5 @@ def client(service_name: str) -> Any:
 
 
 def reset_clients() -> None:
-    """Forget every cached client, so that the next call sees a new endpoint or credentials."""
+    """Forget every cached client, so that the next call uses the current endpoint and credentials."""
     client.cache_clear()

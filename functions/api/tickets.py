@@ -33,8 +33,8 @@ from functions.settings import get_settings
 
 blueprint = Blueprint(__name__)
 
-# Chalice rejects unlisted media types with its own error body; accepting every type here lets
-# parse_body answer 415 in the API's typed error format instead.
+# Chalice rejects unlisted media types with its own error body. Accepting every type here lets
+# parse_body return 415 in the API's typed error format instead.
 ANY_MEDIA_TYPE = ["*/*"]
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127}$")
 _IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")

@@ -8,10 +8,10 @@ from functions.domain.errors import DependencyError
 from functions.domain.ports import ModelEndpoint
 from functions.models.tickets import Sentiment
 
-# Most texts in one request; the endpoint rejects larger batches.
+# Maximum number of texts in one request, because the endpoint rejects larger batches.
 MAX_TEXTS_PER_REQUEST = 64
-# Longest text sent to the model: the start of a message carries its tone, and the limit keeps
-# requests far below the endpoint's payload limit even for Hangul (3 bytes a character).
+# Maximum characters of one text sent to the model. The start of a message carries its tone, and
+# the limit keeps requests far below the endpoint's payload limit even for Hangul (3 bytes a character).
 MAX_MODEL_TEXT_CHARS = 5_000
 
 
@@ -22,7 +22,7 @@ class SentimentAnalyser:
         self._endpoint = endpoint
 
     def analyse(self, texts: list[str]) -> list[Sentiment]:
-        """Score the texts; raise DependencyError when the endpoint fails or answers malformed JSON."""
+        """Score the texts; raise DependencyError when the endpoint fails or returns malformed JSON."""
         verdicts: list[Sentiment] = []
         for start in range(0, len(texts), MAX_TEXTS_PER_REQUEST):
             batch = [text[:MAX_MODEL_TEXT_CHARS] for text in texts[start : start + MAX_TEXTS_PER_REQUEST]]

@@ -52,7 +52,7 @@ MAX_APPEND_ATTEMPTS = 5
 
 @dataclass(frozen=True)
 class MessageOutcome:
-    """What adding one message did."""
+    """Result of adding one message: the stored message, the ticket after it, and what happened."""
 
     message: Message
     ticket: Ticket

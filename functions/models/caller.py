@@ -19,7 +19,7 @@ class Role(StrEnum):
 
 
 class Caller(BaseModel):
-    """Tenant, user and role of whoever made a request; every data access is scoped by it."""
+    """Tenant, user and role of a request's caller; every data access is scoped by the tenant."""
 
     tenant_id: Identifier
     user_id: Identifier

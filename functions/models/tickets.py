@@ -21,7 +21,7 @@ _CONTROL_CHARACTERS = {chr(code) for code in range(32)} - {"\n", "\r", "\t"}
 
 
 def reject_control_characters(value: str | None) -> str | None:
-    """Raise ValueError when text holds C0 control characters other than tab and newlines."""
+    """Raise ValueError when text contains C0 control characters other than tab and newlines."""
     if value is not None and any(character in _CONTROL_CHARACTERS for character in value):
         raise ValueError("must not contain control characters")
     return value

@@ -35,8 +35,8 @@ def install() -> None:
                 return value
             return real_deepcopy(value, memo)
 
-        # NOTE: moto's module reaches `copy.deepcopy` through its own `copy` name, so only that
-        # module sees this shim; elsewhere deep copies behave as usual.
+        # moto's module calls `copy.deepcopy` through its own `copy` name, so the shim replaces
+        # deep copies in that module only.
         models.copy = SimpleNamespace(deepcopy=deepcopy_except_tables, copy=copy.copy)
 
         original = models.DynamoDBBackend.transact_write_items

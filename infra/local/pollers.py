@@ -12,9 +12,9 @@ from infra.local.lambda_runtime import invoke, scheduled_event, sqs_event
 
 logger = logging.getLogger(__name__)
 
-# Lambda leaves a failed message invisible until its visibility timeout ends (360 s deployed);
-# locally a failed message comes back after this many seconds, so retries and the move to the
-# dead-letter queue can be watched in minutes.
+# Lambda leaves a failed message invisible until its visibility timeout ends (360 s deployed).
+# Locally a failed message comes back after this many seconds, so that retries and the move to
+# the dead-letter queue happen within minutes.
 LOCAL_RETRY_DELAY_SECONDS = 2
 
 

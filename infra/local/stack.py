@@ -129,7 +129,7 @@ class LocalStack:
                     return
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError(f"moto server did not answer on {self.moto_url} within {timeout_seconds:.0f} s")
+        raise RuntimeError(f"moto server did not respond on {self.moto_url} within {timeout_seconds:.0f} s")
 
     def _deploy(self) -> None:
         import boto3
