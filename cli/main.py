@@ -27,6 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sentiment.add_arguments(commands.add_parser("sentiment", help="score the sentiment of a CSV column"))
 
+    from ml.deploy import commands as deploy_commands
+
+    deploy_commands.add_arguments(commands.add_parser("deploy", help="package a model and deploy it to SageMaker"))
+
+    from cli import token
+
+    token.add_arguments(commands.add_parser("token", help="print a development token for the local stack's API"))
+
     for verb in ("train", "evaluate"):
         verb_parser = commands.add_parser(verb, help=f"{verb} a model: {', '.join(MODEL_NAMES)}")
         models = verb_parser.add_subparsers(dest="model", required=True)
@@ -73,6 +81,20 @@ def main(argv: list[str] | None = None) -> int:
         from cli import sentiment
 
         return sentiment.run(args)
+    if args.command == "token":
+        from cli import token
+
+        return token.run(args)
+    if args.command == "deploy":
+        from ml.deploy import commands as deploy_commands
+
+        try:
+            result = deploy_commands.run(args)
+        except deploy_commands.EXPECTED_ERRORS as error:
+            print(f"servicedesk deploy {args.model}: {error}", file=sys.stderr)
+            return 2
+        print(json.dumps(result, ensure_ascii=False, default=str))
+        return 0
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -248,8 +248,10 @@ with open(sys.argv[4], "w", encoding="utf-8") as output:
 
 
 def modules_loaded_by_model_fn(model: str, artifact_dir: Path, timeout_seconds: float = 600) -> set[str]:
-    """Load the artifact with the model's `model_fn` in a child process; return the `ml` modules
-    it imported, including those that only the pickled objects refer to."""
+    """Load the artifact with the model's `model_fn` in a child process and return the `ml` modules it imported.
+
+    These include the modules that only the pickled objects refer to.
+    """
     with tempfile.TemporaryDirectory() as scratch:
         output = Path(scratch) / "modules.json"
         command = [

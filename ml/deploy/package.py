@@ -64,7 +64,7 @@ def read_artifact_metadata(artifact_dir: Path, expected_name: str | None = None)
     if name not in MODEL_NAMES:
         raise PackagingError(f"{artifact_dir / METADATA_FILE} names model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
     if expected_name is not None and name != expected_name:
-        raise PackagingError(f"{artifact_dir} holds the {name} model, not {expected_name}; pass the {expected_name} artifact folder")
+        raise PackagingError(f"{artifact_dir} contains the {name} model, not {expected_name}; pass the {expected_name} artifact folder")
     if not isinstance(metadata.get("version"), str) or not metadata["version"].strip():
         raise PackagingError(f"{artifact_dir / METADATA_FILE} has no version; retrain the model to write one")
     return metadata

@@ -168,11 +168,20 @@ class ModelRegistry:
         return None
 
     def mark_deployed(self, name: str, version: str, endpoint_name: str) -> ModelVersion:
-        """Mark a version deployed on an endpoint and retire the version the endpoint served before."""
+        """Mark a version deployed on an endpoint and retire the version the endpoint served before.
+
+        A version records one endpoint, the last one it was deployed to. Marking a version that is
+        deployed on this endpoint already changes nothing.
+        """
+        versions = self.list_versions(name)
+        current = next((record for record in versions if record.version == version), None)
+        if current is not None and current.status == DEPLOYED and current.endpoint_name == endpoint_name:
+            return current
+
         now = _now()
         previous = [
             record
-            for record in self.list_versions(name)
+            for record in versions
             if record.status == DEPLOYED and record.endpoint_name == endpoint_name and record.version != version
         ]
         items = [

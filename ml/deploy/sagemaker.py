@@ -1,7 +1,7 @@
 """Deploy a model archive to a SageMaker endpoint with the boto3 control-plane API.
 
 One version of a model becomes one SageMaker model and one endpoint configuration, named from
-the model name and version; the endpoint (`servicedesk-<model>` by default) keeps its name and
+the model name and version. The endpoint (`servicedesk-<model>` by default) keeps its name and
 moves from version to version with UpdateEndpoint. Every step first describes what exists, so a
 re-run with the same version changes nothing. An existing model or S3 object whose content
 differs from the request is an error rather than something to overwrite, because a version
@@ -72,7 +72,7 @@ SKLEARN_REGISTRIES = {
     "us-west-1": "746614075791",
     "us-west-2": "246618743249",
 }
-# Where the serving container finds the entry point inside the extracted model.tar.gz.
+# Folder of the entry point inside the extracted model.tar.gz, where the serving container imports it from.
 SUBMIT_DIRECTORY = "/opt/ml/model/code"
 SERVERLESS_MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
 MAX_SERVERLESS_CONCURRENCY = 200
@@ -136,7 +136,7 @@ Capacity = RealtimeCapacity | ServerlessCapacity
 
 @dataclass(frozen=True)
 class Deployment:
-    """What a deployment created, reused or changed."""
+    """Outcome of a deployment: the resource names and which of them were created or changed."""
 
     model_name: str
     version: str
@@ -227,7 +227,7 @@ def upload_archive(s3: Any, archive: ModelArchive, bucket: str, prefix: str = DE
             logger.info("archive already uploaded", extra={"url": url})
             return url
         raise DeploymentError(
-            f"{url} already holds a different archive (sha256 {existing}) for version {archive.version}; "
+            f"{url} already contains a different archive (sha256 {existing}) for version {archive.version}; "
             "train a new version instead of replacing a deployed one"
         )
 

@@ -20,9 +20,9 @@ from ml.deploy import dependencies
 from ml.deploy.sagemaker import DEFAULT_FRAMEWORK_VERSION, RESOURCE_PREFIX, resource_name, sklearn_image_uri
 from ml.registry import MODEL_NAMES
 
-# Where the training toolkit extracts the source folder. The entry point runs as a script
-# (`python ml/<name>/train.py`), which puts only the script's own folder on sys.path, so the
-# job sets PYTHONPATH to make the `ml` package importable.
+# Folder that the training toolkit extracts the source folder into. The entry point runs as a
+# script (`python ml/<name>/train.py`), which puts only the script's own folder on sys.path, so
+# the job sets PYTHONPATH to make the `ml` package importable.
 CONTAINER_CODE_DIR = "/opt/ml/code"
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
 _CHANNEL = re.compile(r"SM_CHANNEL_([A-Z0-9_]+)")

@@ -79,8 +79,10 @@ def bucket(aws: dict[str, str], request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def sagemaker(aws: dict[str, str]) -> Any:
-    """A SageMaker client; the models, configurations and endpoints that the test made are
-    deleted afterwards, because every test deploys the same model versions into one account."""
+    """Return a SageMaker client and delete the test's models, configurations and endpoints afterwards.
+
+    Every test deploys the same model versions into one moto account, so none may see another's.
+    """
     client = boto3.client("sagemaker", region_name=REGION)
     emulate_update_endpoint(client)
     yield client
@@ -114,7 +116,7 @@ def registry_table(aws: dict[str, str], request: pytest.FixtureRequest) -> str:
 
 
 def emulate_update_endpoint(client: Any) -> list[dict[str, Any]]:
-    """Answer UpdateEndpoint by pointing moto's endpoint at the new configuration; return the requests.
+    """Emulate UpdateEndpoint by pointing moto's endpoint at the new configuration; return the requests.
 
     NOTE: moto 5.2 has no UpdateEndpoint (it raises NotImplementedError). This hook records the
     exact request and applies it to moto's endpoint record, so that DescribeEndpoint shows the
@@ -245,7 +247,7 @@ def test_different_archive_same_version_rejected(sagemaker, archives, bucket, tm
     other.write_bytes(archives[1].path.read_bytes())
     impostor = dataclasses.replace(archives[0], path=other, sha256=archives[1].sha256)
 
-    with pytest.raises(DeploymentError, match="already holds a different archive"):
+    with pytest.raises(DeploymentError, match="already contains a different archive"):
         upload_archive(s3, impostor, bucket)
 
 
@@ -328,6 +330,7 @@ def test_registry_lists_latest_and_deploys(registry_table):
     assert registry.get("triage", "v1").status == RETIRED
     assert registry.get("triage", "v3").status == REGISTERED
     assert registry.latest("demand") is None
+    assert registry.mark_deployed("triage", "v2", "servicedesk-triage").deployed_at == deployed.deployed_at
 
 
 def test_registry_rejects_unknown_version(registry_table):
@@ -378,7 +381,8 @@ def test_command_deploys_registers_and_rolls_back(sagemaker, artifacts, bucket, 
     assert second["deployment"]["endpoint_action"] == "updated"
     assert rollback["deployment"]["endpoint_action"] == "updated"
     assert rollback["deployment"]["model_data_url"] == first["deployment"]["model_data_url"]
-    assert rollback["deployment"]["endpoint_config_name"] != first["deployment"]["endpoint_config_name"]
+    assert rollback["deployment"]["endpoint_config_name"] == first["deployment"]["endpoint_config_name"]
+    assert rollback["deployment"]["created_model"] is False
 
     endpoint = sagemaker.describe_endpoint(EndpointName="sentiment-command")
     assert endpoint["EndpointConfigName"] == rollback["deployment"]["endpoint_config_name"]
@@ -474,3 +478,17 @@ def test_training_job_bad_input_rejected(inputs, output_path, message):
 
     with pytest.raises(ValueError, match=message):
         launch_training_job("demand", role_arn=ROLE_ARN, inputs=inputs, output_path=output_path)
+
+
+def test_command_deploy_needs_bucket(aws):
+    with pytest.raises(ValueError, match="--bucket is required"):
+        commands.run(parse("sentiment", "--role-arn", ROLE_ARN))
+
+
+def test_registry_template_lints_clean():
+    from cfnlint.api import lint
+    from cfnlint.config import ManualArgs
+
+    matches = lint(TEMPLATE.read_text("utf-8"), config=ManualArgs(regions=[REGION, "us-east-1"]))
+
+    assert [f"{match.rule.id} line {match.linenumber}: {match.message}" for match in matches] == []

@@ -83,6 +83,11 @@ def logfailure_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "model"
 
 
+@pytest.fixture(scope="module")
+def sentiment_archive(sentiment_artifact: Path, tmp_path_factory: pytest.TempPathFactory):
+    return build_model_archive(sentiment_artifact, tmp_path_factory.mktemp("archive"))
+
+
 def extract(archive_path: Path, target: Path) -> Path:
     with tarfile.open(archive_path, "r:gz") as archive:
         archive.extractall(target, filter="data")
@@ -106,8 +111,8 @@ def run_extracted(folder: Path, request: dict, scratch: Path) -> dict:
 # --- archive layout ----------------------------------------------------------------------------
 
 
-def test_sentiment_archive_layout(sentiment_artifact, tmp_path):
-    archive = build_model_archive(sentiment_artifact, tmp_path / "out")
+def test_sentiment_archive_layout(sentiment_artifact, sentiment_archive, tmp_path):
+    archive = sentiment_archive
 
     with tarfile.open(archive.path, "r:gz") as tar:
         names = tar.getnames()
@@ -129,16 +134,16 @@ def test_sentiment_archive_layout(sentiment_artifact, tmp_path):
     assert archive.sha256 == hashlib.sha256(archive.path.read_bytes()).hexdigest()
 
 
-def test_entry_point_is_the_models_inference(sentiment_artifact, tmp_path):
-    archive = build_model_archive(sentiment_artifact, tmp_path / "out")
+def test_entry_point_is_the_models_inference(sentiment_artifact, sentiment_archive, tmp_path):
+    archive = sentiment_archive
     folder = extract(archive.path, tmp_path / "extracted")
 
-    assert (folder / "code" / "inference.py").read_bytes() == Path("ml/sentiment/inference.py").read_bytes()
+    assert (folder / "code" / "inference.py").read_bytes() == dependencies.module_path("ml.sentiment.inference").read_bytes()
     assert (folder / "model.joblib").read_bytes() == (sentiment_artifact / "model.joblib").read_bytes()
 
 
-def test_sentiment_archive_requirements(sentiment_artifact, tmp_path):
-    archive = build_model_archive(sentiment_artifact, tmp_path / "out")
+def test_sentiment_archive_requirements(sentiment_artifact, sentiment_archive, tmp_path):
+    archive = sentiment_archive
     folder = extract(archive.path, tmp_path / "extracted")
 
     declared = dependencies.package_requirements("sentiment")
@@ -181,8 +186,8 @@ def test_archive_bytes_ignore_entry_order():
 # --- self-contained code -----------------------------------------------------------------------
 
 
-def test_extracted_sentiment_archive_serves(sentiment_artifact, tmp_path):
-    archive = build_model_archive(sentiment_artifact, tmp_path / "out")
+def test_extracted_sentiment_archive_serves(sentiment_artifact, sentiment_archive, tmp_path):
+    archive = sentiment_archive
     folder = extract(archive.path, tmp_path / "extracted")
 
     result = run_extracted(folder, {"texts": ["The VPN keeps dropping, this is terrible", "서버가 또 다운됐어요"]}, tmp_path)
@@ -249,7 +254,7 @@ def test_unknown_model_name_rejected(tmp_path):
 
 
 def test_expected_name_mismatch_rejected(sentiment_artifact, tmp_path):
-    with pytest.raises(PackagingError, match="holds the sentiment model, not triage"):
+    with pytest.raises(PackagingError, match="contains the sentiment model, not triage"):
         build_model_archive(sentiment_artifact, tmp_path / "out", name="triage")
 
 
