@@ -27,7 +27,8 @@ ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "ap-northeast-2",
-    "CALLER_SOURCE": "headers",
+    "CALLER_SOURCE": "dev_tokens",
+    "DEV_TOKEN_SECRET": "benchmark-secret-for-development-tokens-0123",
     "MODEL_BACKEND": "local",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
@@ -108,7 +109,15 @@ def measure_with_moto() -> tuple[dict[str, Counter], dict[str, float]]:
         from infra.local.lambda_runtime import invoke, sqs_event
 
         per_operation: dict[str, Counter] = {}
-        headers = {"Content-Type": "application/json", "X-Tenant-Id": "bench", "X-User-Id": "u", "X-Role": "agent"}
+        from datetime import timedelta
+
+        from functions.api.auth import mint_dev_token
+        from infra.local import gateway
+
+        token = mint_dev_token(
+            ENVIRONMENT["DEV_TOKEN_SECRET"], "servicedesk-local", "bench", "u", "supervisor", timedelta(hours=1)
+        )
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
         def count(name: str, action) -> Any:
             calls.clear()
@@ -116,7 +125,7 @@ def measure_with_moto() -> tuple[dict[str, Counter], dict[str, float]]:
             per_operation[name] = Counter(calls)
             return result
 
-        with Client(app) as http:
+        with gateway.installed(), Client(app) as http:
             body = json.dumps({"title": "노트북 고장", "description": "화면이 안 켜집니다", "requester_id": "r", "customer_id": "c", "channel": "email"}).encode()
             created = count("POST /tickets", lambda: http.http.post("/tickets", headers=headers, body=body))
             ticket = json.loads(created.body)

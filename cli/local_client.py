@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import requests
+
+from infra.local.dev_tokens import DEFAULT_SECRET_FILE, mint_token
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 DEFAULT_AWS_ENDPOINT = "http://127.0.0.1:5000"
 INTAKE_QUEUE_NAME = "servicedesk-intake"
 INTAKE_DEAD_LETTER_QUEUE_NAME = "servicedesk-intake-dlq"
+# A replay's token lives this long and is replaced once less than TOKEN_RENEW_BEFORE is left.
+TOKEN_LIFETIME = timedelta(hours=1)
+TOKEN_RENEW_BEFORE = timedelta(minutes=5)
+
+
+def add_token_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--secret-file",
+        type=Path,
+        default=DEFAULT_SECRET_FILE,
+        help="development token secret written by the local stack (default: .artifacts/dev-token-secret)",
+    )
 
 
 @dataclass
@@ -38,18 +55,41 @@ class LatencyLog:
 
 
 class ApiClient:
-    """JSON over HTTP as one tenant, with a connection pool per thread."""
+    """JSON over HTTP as one caller of one tenant, with a connection pool per thread.
 
-    def __init__(self, base_url: str, tenant_id: str, user_id: str = "replay", role: str = "agent") -> None:
+    Requests carry a development token signed with the local stack's secret file; the default
+    role, supervisor, may read and change every ticket of the tenant, as a replay must.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        tenant_id: str,
+        user_id: str = "replay",
+        role: str = "supervisor",
+        secret_file: Path = DEFAULT_SECRET_FILE,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "X-Tenant-Id": tenant_id,
-            "X-User-Id": user_id,
-            "X-Role": role,
-        }
+        self.headers = {"Content-Type": "application/json; charset=utf-8"}
         self.latency = LatencyLog()
         self._local = threading.local()
+        self._identity = (tenant_id, user_id, role)
+        self._secret_file = secret_file
+        self._token_lock = threading.Lock()
+        self._token = ""
+        self._token_renew_at = 0.0
+        # Fails at once, with advice, when the secret file is missing.
+        self._authorization()
+
+    def _authorization(self) -> str:
+        with self._token_lock:
+            if time.monotonic() >= self._token_renew_at:
+                try:
+                    self._token = mint_token(self._secret_file, *self._identity, ttl=TOKEN_LIFETIME)
+                except ValueError as error:
+                    raise SystemExit(str(error)) from error
+                self._token_renew_at = time.monotonic() + (TOKEN_LIFETIME - TOKEN_RENEW_BEFORE).total_seconds()
+            return f"Bearer {self._token}"
 
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> requests.Response:
         session = getattr(self._local, "session", None)
@@ -57,9 +97,8 @@ class ApiClient:
             session = self._local.session = requests.Session()
         data = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
         started = time.perf_counter()
-        response = session.request(
-            method, self.base_url + path, data=data, headers={**self.headers, **(headers or {})}, timeout=30
-        )
+        all_headers = {**self.headers, "Authorization": self._authorization(), **(headers or {})}
+        response = session.request(method, self.base_url + path, data=data, headers=all_headers, timeout=30)
         self.latency.add((time.perf_counter() - started) * 1000)
         return response
 

@@ -12,7 +12,9 @@ from typing import Any
 from ml.registry import MODEL_NAMES, load_commands
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """Build the parser; a model's own arguments are loaded only for the model named in argv,
+    because importing every model package (scikit-learn among them) takes seconds."""
     parser = argparse.ArgumentParser(prog="servicedesk", description="Service desk tools for the local stack and models.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -27,9 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sentiment.add_arguments(commands.add_parser("sentiment", help="score the sentiment of a CSV column"))
 
-    from ml.deploy import commands as deploy_commands
+    deploy_parser = commands.add_parser("deploy", help="package a model and deploy it to SageMaker")
+    if _names_command(argv, "deploy"):
+        from ml.deploy import commands as deploy_commands
 
-    deploy_commands.add_arguments(commands.add_parser("deploy", help="package a model and deploy it to SageMaker"))
+        deploy_commands.add_arguments(deploy_parser)
 
     from cli import token
 
@@ -42,8 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
             model_parser = models.add_parser(name, help=f"{verb} the {name} model")
             model_parser.set_defaults(model_verb=verb)
             model_parser.set_defaults(model_arguments=f"add_{verb}_arguments")
-            _add_model_arguments(model_parser, name, verb)
+            if _names_command(argv, verb, name):
+                _add_model_arguments(model_parser, name, verb)
     return parser
+
+
+def _names_command(argv: list[str] | None, *words: str) -> bool:
+    """Return whether the command line starts with these words."""
+    given = sys.argv[1:] if argv is None else argv
+    return list(given[: len(words)]) == list(words)
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser, name: str, verb: str) -> None:
@@ -56,7 +67,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser, name: str, verb: str) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     # Progress of long runs goes to stderr, so stdout stays one JSON object or one table.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)

@@ -20,11 +20,12 @@ from cli.local_client import (
     INTAKE_DEAD_LETTER_QUEUE_NAME,
     INTAKE_QUEUE_NAME,
     ApiClient,
+    add_token_arguments,
     queue_depth,
     sqs_client,
     wait_until_drained,
 )
-from cli.tables import column_index, read_rows
+from cli.tables import column_index, positive_int, read_rows
 
 CHANNELS = ("email", "chat", "phone_transcript", "mobile_app", "web_form")
 MAX_BODY_CHARS = 20_000
@@ -36,19 +37,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--language", choices=["ko", "en"], default=None, help="language of the corpus, for the summary")
     parser.add_argument("--no-header", action="store_true", help="the file has no header row")
     parser.add_argument("--delimiter", default=None, help="field delimiter; guessed from the file name when omitted")
-    parser.add_argument("--limit", type=int, default=None, help="send only the first N rows")
+    parser.add_argument("--limit", type=positive_int, default=None, help="send only the first N rows")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.add_argument("--api-url", default=DEFAULT_API_URL, help="base URL of the API")
     parser.add_argument("--aws-endpoint", default=DEFAULT_AWS_ENDPOINT, help="AWS endpoint of the local stack")
     parser.add_argument("--tenant", default=None, help="tenant id of the replay (a new one per run when omitted)")
     parser.add_argument("--drain-timeout", type=float, default=600, help="seconds to wait for the queue to drain")
+    add_token_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     columns, rows = read_rows(args.file, args.delimiter, header=not args.no_header)
     text_index = column_index(columns, args.text_column, args.file)
     tenant = args.tenant or f"replay-{uuid.uuid4().hex[:8]}"
-    api = ApiClient(args.api_url, tenant)
+    api = ApiClient(args.api_url, tenant, secret_file=args.secret_file)
     api.check_reachable()
     sqs = sqs_client(args.aws_endpoint)
     intake_url = sqs.get_queue_url(QueueName=INTAKE_QUEUE_NAME)["QueueUrl"]
@@ -77,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         entries.append({"Id": str(len(entries)), "MessageBody": json.dumps(message, ensure_ascii=False)})
         if len(entries) == 10:
             sent += _send(sqs, intake_url, entries)
-        print(f"\rsent {sent + len(entries)} messages", end="", file=sys.stderr)
+        if sys.stderr.isatty():
+            print(f"\rsent {sent + len(entries)} messages", end="", file=sys.stderr)
     if entries:
         sent += _send(sqs, intake_url, entries)
     print(file=sys.stderr)

@@ -29,10 +29,12 @@ from cli.local_client import (
     INTAKE_DEAD_LETTER_QUEUE_NAME,
     INTAKE_QUEUE_NAME,
     ApiClient,
+    add_token_arguments,
     queue_depth,
     sqs_client,
     wait_until_drained,
 )
+from cli.tables import positive_int
 from functions.domain.lifecycle import ALLOWED_TRANSITIONS, NEEDS_ASSIGNEE
 from functions.models.tickets import TicketStatus
 
@@ -68,21 +70,22 @@ class IncidentResult:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="incident event log CSV (one row per update event)")
-    parser.add_argument("--limit", type=int, default=None, help="replay only the first N incidents")
+    parser.add_argument("--limit", type=positive_int, default=None, help="replay only the first N incidents")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.add_argument("--api-url", default=DEFAULT_API_URL, help="base URL of the API")
     parser.add_argument("--aws-endpoint", default=DEFAULT_AWS_ENDPOINT, help="AWS endpoint of the local stack")
     parser.add_argument("--tenant", default="servicenow-replay", help="tenant id that owns the replayed tickets")
-    parser.add_argument("--workers", type=int, default=8, help="incidents replayed at the same time")
+    parser.add_argument("--workers", type=positive_int, default=8, help="incidents replayed at the same time")
     parser.add_argument(
         "--drain-timeout", type=float, default=600, help="seconds to wait for queued replies to be processed"
     )
+    add_token_arguments(parser)
 
 
 def read_incidents(path: Path, limit: int | None = None) -> Iterator[Incident]:
     """Yield incidents with their events in time order; rows of one incident are contiguous."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
+    with path.open(newline="", encoding="utf-8", errors="strict") as handle:
+        reader = csv.DictReader(_utf8_lines(handle, path))
         missing = {"number", "incident_state", "sys_updated_at", "opened_at", "priority"} - set(reader.fieldnames or [])
         if missing:
             raise SystemExit(f"{path} is not an incident event log: missing columns {', '.join(sorted(missing))}")
@@ -99,6 +102,13 @@ def read_incidents(path: Path, limit: int | None = None) -> Iterator[Incident]:
             current.events.append(row)
         if current is not None and (limit is None or count < limit):
             yield _ordered(current)
+
+
+def _utf8_lines(handle, path: Path) -> Iterator[str]:
+    try:
+        yield from handle
+    except UnicodeDecodeError as error:
+        raise SystemExit(f"{path} is not UTF-8 text (invalid byte at position {error.start}); convert it to UTF-8") from error
 
 
 def _ordered(incident: Incident) -> Incident:
@@ -207,20 +217,28 @@ class ServiceNowReplay:
 
     def _patch(self, ticket: dict[str, Any], change: dict[str, Any], result: IncidentResult) -> dict[str, Any] | None:
         path = f"/tickets/{ticket['ticket_id']}"
+        target = change.get("status")
         for _ in range(MAX_CONFLICT_RETRIES):
             response = self._api.request("PATCH", path, change, {"If-Match": f'"{ticket["version"]}"'})
             if response.status_code == 200:
                 result.updates += 1
-                return response.json()
+                ticket = response.json()
+                if target is None or ticket["status"] == target:
+                    return ticket
+                # After a reopening (below) the change took one step of the new way: take the next.
+                steps = status_path(TicketStatus(ticket["status"]), TicketStatus(target))
+                if not steps:
+                    return ticket
+                change = {"status": steps[0].value}
+                continue
             if response.status_code == 409 and response.json().get("code") == "version_conflict":
                 # A queued reply changed the ticket meanwhile: reload and apply the change again.
                 ticket = self._api.request("GET", path).json()
                 continue
             if response.status_code == 409 and response.json().get("code") == "invalid_transition":
-                # A reply reopened the ticket: the remaining steps start from its new status.
+                # A reply reopened the ticket: the way to the target starts from its new status.
                 ticket = self._api.request("GET", path).json()
-                target = TicketStatus(change.get("status", ticket["status"]))
-                steps = status_path(TicketStatus(ticket["status"]), target)
+                steps = status_path(TicketStatus(ticket["status"]), TicketStatus(target or ticket["status"]))
                 if not steps:
                     return ticket
                 change = dict(change, status=steps[0].value)
@@ -248,7 +266,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"{args.file} does not exist; pass the path of an incident event log CSV")
     from tqdm import tqdm
 
-    api = ApiClient(args.api_url, args.tenant)
+    api = ApiClient(args.api_url, args.tenant, secret_file=args.secret_file)
     api.check_reachable()
     sqs = sqs_client(args.aws_endpoint)
     intake_url = sqs.get_queue_url(QueueName=INTAKE_QUEUE_NAME)["QueueUrl"]

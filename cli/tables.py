@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import sys
 from collections.abc import Iterator
@@ -21,7 +22,11 @@ def read_rows(path: Path, delimiter: str | None = None, header: bool = True) -> 
         raise SystemExit(f"{path} does not exist")
     handle = path.open(newline="", encoding="utf-8-sig")
     reader = csv.reader(handle, delimiter=delimiter or guess_delimiter(path), quoting=csv.QUOTE_MINIMAL)
-    first = next(reader, None)
+    try:
+        first = next(reader, None)
+    except UnicodeDecodeError as error:
+        handle.close()
+        raise SystemExit(f"{path} is not UTF-8 text (invalid byte at position {error.start}); convert it to UTF-8") from error
     if first is None:
         handle.close()
         raise SystemExit(f"{path} is empty")
@@ -51,5 +56,18 @@ def _prepend(first: list[str], rest: Iterator[list[str]]) -> Iterator[list[str]]
 def _closing(rows: Iterator[list[str]], handle) -> Iterator[list[str]]:
     try:
         yield from rows
+    except UnicodeDecodeError as error:
+        raise SystemExit(f"{handle.name} is not UTF-8 text (invalid byte at position {error.start}); convert it to UTF-8") from error
     finally:
         handle.close()
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts that must be 1 or more."""
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from error
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value

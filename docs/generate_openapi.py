@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -26,10 +27,13 @@ from pydantic import BaseModel, TypeAdapter  # noqa: E402
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema  # noqa: E402
 
 from app import app  # noqa: E402
+from functions.api import audit as audit_api  # noqa: E402
 from functions.api import tickets as tickets_api  # noqa: E402
+from functions.api import webhooks as webhooks_api  # noqa: E402
 from functions.api.http import JSON_CONTENT_TYPE, STATUS_BY_CODE  # noqa: E402
 from functions.api.messages import SUPPORTED_LANGUAGES  # noqa: E402
 from functions.domain import lifecycle  # noqa: E402
+from functions.models.audit import AuditPage, VerificationReport  # noqa: E402
 from functions.models.tickets import (  # noqa: E402
     AddMessageRequest,
     CreateTicketRequest,
@@ -39,6 +43,14 @@ from functions.models.tickets import (  # noqa: E402
     Ticket,
     TicketPage,
     UpdateTicketRequest,
+)
+from functions.models.webhooks import (  # noqa: E402
+    CreateWebhookRequest,
+    DeliveryPage,
+    SecretRotated,
+    Webhook,
+    WebhookCreated,
+    WebhookList,
 )
 from functions.settings import Settings  # noqa: E402
 
@@ -80,18 +92,161 @@ class Operation:
     description: str
     success_status: int
     success_description: str
-    response_model: type[BaseModel]
+    # None for a response without a body (204).
+    response_model: type[BaseModel] | None
     request_model: type[BaseModel] | None = None
     query: tuple[str, ...] = ()
     headers: tuple[str, ...] = ()
     success_headers: tuple[str, ...] = ()
     error_codes: tuple[str, ...] = ()
+    tag: str = "tickets"
+    # Security schemes that must all be satisfied; None keeps the document-wide default.
+    security: tuple[str, ...] | None = None
 
 
 # Every operation can fail these ways: no caller identity, an unexpected fault, or a dependency
 # (DynamoDB, EventBridge, a model endpoint) that failed.
-COMMON_ERROR_CODES = ("unauthorized", "internal_error", "dependency_failed")
+COMMON_ERROR_CODES = ("unauthorized", "token_expired", "token_invalid", "internal_error", "dependency_failed")
 BODY_ERROR_CODES = ("invalid_input", "invalid_json", "payload_too_large", "unsupported_media_type")
+
+WEBHOOK_ROLES = "Admins and supervisors of the tenant only; other roles get 403."
+WEBHOOK_OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("POST", "/webhooks"): Operation(
+        summary="Register a webhook",
+        description=(
+            "Registers an HTTPS endpoint that receives the tenant's events of the listed types, signed "
+            "with HMAC-SHA256 (docs/webhooks.md). The response carries the signing secret; it is never "
+            "returned again. URLs whose host is a private, loopback, link-local or metadata address are "
+            "rejected. " + WEBHOOK_ROLES
+        ),
+        success_status=201,
+        success_description="The webhook was registered; keep `signing_secret`.",
+        response_model=WebhookCreated,
+        request_model=CreateWebhookRequest,
+        success_headers=("Location", "Cache-Control"),
+        error_codes=(*BODY_ERROR_CODES, "forbidden", "limit_exceeded"),
+        tag="webhooks",
+    ),
+    ("GET", "/webhooks"): Operation(
+        summary="List webhooks",
+        description="Lists every webhook of the tenant, without secrets. " + WEBHOOK_ROLES,
+        success_status=200,
+        success_description="The tenant's webhooks.",
+        response_model=WebhookList,
+        error_codes=("forbidden",),
+        tag="webhooks",
+    ),
+    ("GET", "/webhooks/{webhook_id}"): Operation(
+        summary="Read a webhook",
+        description="Returns one webhook with its delivery state, without its secret. " + WEBHOOK_ROLES,
+        success_status=200,
+        success_description="The webhook.",
+        response_model=Webhook,
+        error_codes=("forbidden", "not_found"),
+        tag="webhooks",
+    ),
+    ("DELETE", "/webhooks/{webhook_id}"): Operation(
+        summary="Delete a webhook",
+        description=(
+            "Deletes a webhook; queued deliveries to it are dropped. Its delivery records expire "
+            "on their own. " + WEBHOOK_ROLES
+        ),
+        success_status=204,
+        success_description="The webhook was deleted.",
+        response_model=None,
+        error_codes=("forbidden", "not_found"),
+        tag="webhooks",
+    ),
+    ("POST", "/webhooks/{webhook_id}/rotate-secret"): Operation(
+        summary="Rotate a webhook's signing secret",
+        description=(
+            "Replaces the signing secret and returns the new one, once. Until "
+            "`previous_secret_expires_at` (WEBHOOK_SECRET_GRACE_SECONDS, "
+            f"{_DEFAULTS['webhook_secret_grace_seconds'].default // 3600} hours by default) every "
+            "delivery carries a signature with each secret. " + WEBHOOK_ROLES
+        ),
+        success_status=200,
+        success_description="The new secret.",
+        response_model=SecretRotated,
+        success_headers=("Cache-Control",),
+        error_codes=("forbidden", "not_found"),
+        tag="webhooks",
+    ),
+    ("POST", "/webhooks/{webhook_id}/enable"): Operation(
+        summary="Enable a webhook",
+        description=(
+            "Enables a webhook that was disabled after "
+            f"{_DEFAULTS['webhook_max_consecutive_failures'].default} (WEBHOOK_MAX_CONSECUTIVE_FAILURES) "
+            "consecutive failed deliveries, and resets its failure count. Events that occurred while "
+            "it was disabled are not delivered. " + WEBHOOK_ROLES
+        ),
+        success_status=200,
+        success_description="The enabled webhook.",
+        response_model=Webhook,
+        error_codes=("forbidden", "not_found"),
+        tag="webhooks",
+    ),
+    ("GET", "/webhooks/{webhook_id}/deliveries"): Operation(
+        summary="List a webhook's delivery attempts",
+        description=(
+            "Lists delivery attempts, newest first: status code, latency, error and, for a failed "
+            "attempt that will be retried, the time of the next attempt. Records expire after "
+            f"{_DEFAULTS['webhook_delivery_retention_days'].default} days (WEBHOOK_DELIVERY_RETENTION_DAYS). "
+            + WEBHOOK_ROLES
+        ),
+        success_status=200,
+        success_description="One page of delivery attempts.",
+        response_model=DeliveryPage,
+        query=("limit", "cursor"),
+        error_codes=("invalid_input", "forbidden", "not_found"),
+        tag="webhooks",
+    ),
+}
+
+AUDIT_ROLES = "Only the supervisor and admin roles of the tenant may read it; other roles get 403."
+AUDIT_OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("GET", "/audit"): Operation(
+        summary="List audit entries",
+        description=(
+            "Lists the caller's tenant's audit log, newest first: every entry, or with `resource_id` "
+            "the entries of one resource (a ticket's entries include its messages). Entries name the "
+            "actor, the action and the changed fields with old and new values, never message bodies. "
+            + AUDIT_ROLES
+        ),
+        success_status=200,
+        success_description="One page of audit entries.",
+        response_model=AuditPage,
+        query=("resource_id", "limit", "cursor"),
+        error_codes=("invalid_input", "forbidden"),
+        tag="audit",
+    ),
+    ("GET", "/audit/verify"): Operation(
+        summary="Verify the audit log",
+        description=(
+            "Walks the caller's tenant's hash chain from `from_sequence` (default 1) and checks each "
+            "entry's sequence number, its SHA-256 hash over the canonical JSON of its fields, and its "
+            "link to the entry before it (docs/audit.md). One call checks at most `limit` entries and "
+            "stops early when its time budget (AUDIT_VERIFY_SECONDS, "
+            f"{_DEFAULTS['audit_verify_seconds'].default:.0f} s by default) runs out; while "
+            "`next_cursor` is set, call again with it to continue. A broken chain returns "
+            "`intact: false` and `first_broken` with the sequence and the reason: `hash mismatch`, "
+            "`previous hash mismatch` or `gap`. " + AUDIT_ROLES
+        ),
+        success_status=200,
+        success_description="The verification result of one range of the chain.",
+        response_model=VerificationReport,
+        query=("from_sequence", "verify_limit", "cursor"),
+        error_codes=("invalid_input", "forbidden"),
+        tag="audit",
+    ),
+}
+
+# Who may see a ticket, repeated in the descriptions of the ticket operations.
+TICKET_VISIBILITY = (
+    " Requesters see their own tickets (others answer 404), agents the tickets of their queues and "
+    "those assigned to them (others answer 403), supervisors and admins the whole tenant."
+)
+PARTNER_ONLY = " Partner systems only, with a partner machine token and the partner API key; people get 403."
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/tickets"): Operation(
@@ -99,8 +254,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         description=(
             "Opens a ticket in the caller's tenant. The title and description become the first "
             "message of the conversation; its sentiment may escalate the ticket at once. With an "
-            "Idempotency-Key, a repeated request returns the stored response instead of opening a "
-            "second ticket."
+            "Idempotency-Key, a repeated request of the same user returns the stored response "
+            "instead of opening a second ticket. A requester opens tickets only with their own "
+            "user id as `requester_id`; partner systems use POST /partner/tickets."
         ),
         success_status=201,
         success_description="The ticket was opened, or an earlier request with the same Idempotency-Key is replayed.",
@@ -108,29 +264,61 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         request_model=CreateTicketRequest,
         headers=("Idempotency-Key",),
         success_headers=("Location", "ETag"),
-        error_codes=(*BODY_ERROR_CODES, "thread_conflict", "idempotency_conflict", "request_in_progress"),
+        error_codes=(*BODY_ERROR_CODES, "forbidden", "thread_conflict", "idempotency_conflict", "request_in_progress"),
     ),
     ("GET", "/tickets"): Operation(
         summary="List tickets",
         description=(
-            "Lists the caller's tenant's tickets, newest first, filtered by any combination of the "
-            "query parameters. A page may hold fewer than `limit` tickets while `next_cursor` is "
-            "set; keep following the cursor until it is null."
+            "Lists the tickets the caller may see, newest first, filtered by any combination of the "
+            "query parameters. A requester's list holds their own tickets. An agent lists one of "
+            "their queues (`queue`, optional when they work exactly one) or the tickets assigned to "
+            "them (`assignee_id` set to their user id); without either, 403. Supervisors and admins "
+            "list the whole tenant. A page may hold fewer than `limit` tickets while `next_cursor` "
+            "is set; keep following the cursor until it is null."
         ),
         success_status=200,
         success_description="One page of tickets.",
         response_model=TicketPage,
-        query=("status", "customer_id", "assignee_id", "queue", "priority", "limit", "cursor"),
-        error_codes=("invalid_input",),
+        query=("status", "customer_id", "assignee_id", "queue", "priority", "requester_id", "limit", "cursor"),
+        error_codes=("invalid_input", "forbidden"),
     ),
     ("GET", "/tickets/{ticket_id}"): Operation(
         summary="Read a ticket",
-        description="Returns one ticket with its ETag, which PATCH expects in If-Match.",
+        description="Returns one ticket with its ETag, which PATCH expects in If-Match." + TICKET_VISIBILITY,
         success_status=200,
         success_description="The ticket.",
         response_model=Ticket,
         success_headers=("ETag",),
-        error_codes=("not_found",),
+        error_codes=("forbidden", "not_found"),
+    ),
+    ("POST", "/partner/tickets"): Operation(
+        summary="Open a ticket from a partner system",
+        description=(
+            "Opens a ticket like POST /tickets, for an HR, ERP or CRM system; the ticket records "
+            "the partner as `created_by`, and only that partner reads it back." + PARTNER_ONLY
+        ),
+        success_status=201,
+        success_description="The ticket was opened, or an earlier request with the same Idempotency-Key is replayed.",
+        response_model=Ticket,
+        request_model=CreateTicketRequest,
+        headers=("Idempotency-Key",),
+        success_headers=("Location", "ETag"),
+        error_codes=(*BODY_ERROR_CODES, "forbidden", "thread_conflict", "idempotency_conflict", "request_in_progress"),
+        tag="partners",
+        security=("bearerToken", "partnerApiKey"),
+    ),
+    ("GET", "/partner/tickets/{ticket_id}"): Operation(
+        summary="Read a ticket opened by this partner",
+        description=(
+            "Returns a ticket that the calling partner system opened; any other ticket answers 404." + PARTNER_ONLY
+        ),
+        success_status=200,
+        success_description="The ticket.",
+        response_model=Ticket,
+        success_headers=("ETag",),
+        error_codes=("forbidden", "not_found"),
+        tag="partners",
+        security=("bearerToken", "partnerApiKey"),
     ),
     ("PATCH", "/tickets/{ticket_id}"): Operation(
         summary="Update a ticket",
@@ -138,7 +326,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             "Changes status, assignee, priority, queue or category under optimistic locking: send "
             "the ticket's ETag in If-Match or its version in the body. Assigning a new ticket moves "
             "it to assigned, and assigned and in_progress need an assignee. A request that changes "
-            "nothing returns the ticket unchanged. Allowed status changes:\n\n" + lifecycle_table()
+            "nothing returns the ticket unchanged. Agents, supervisors and admins change every "
+            "field of the tickets they see; a requester only sets the status of their own ticket "
+            "to closed or reopened." + TICKET_VISIBILITY + " Allowed status changes:\n\n" + lifecycle_table()
         ),
         success_status=200,
         success_description="The updated ticket.",
@@ -146,14 +336,17 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         request_model=UpdateTicketRequest,
         headers=("If-Match",),
         success_headers=("ETag",),
-        error_codes=(*BODY_ERROR_CODES, "not_found", "version_conflict", "invalid_transition"),
+        error_codes=(*BODY_ERROR_CODES, "forbidden", "not_found", "version_conflict", "invalid_transition"),
     ),
     ("POST", "/tickets/{ticket_id}/messages"): Operation(
         summary="Add a message",
         description=(
             "Appends a message to the ticket's conversation. A requester's message is scored for "
             "sentiment, may escalate the ticket and reopens a resolved ticket. With an "
-            "Idempotency-Key, a repeated request returns the stored response."
+            "Idempotency-Key, a repeated request of the same user returns the stored response. "
+            "Requesters write as themselves (author_type requester, author_id their user id); "
+            "staff write agent messages with their own user id, or record a requester's words; "
+            "nobody writes system messages." + TICKET_VISIBILITY
         ),
         success_status=201,
         success_description="The stored message and the ticket after it.",
@@ -162,37 +355,44 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         headers=("Idempotency-Key",),
         error_codes=(
             *BODY_ERROR_CODES,
+            "forbidden",
             "not_found",
-            "version_conflict",
+            "ticket_busy",
             "idempotency_conflict",
             "request_in_progress",
         ),
     ),
     ("GET", "/tickets/{ticket_id}/messages"): Operation(
         summary="List a ticket's messages",
-        description="Lists the conversation of one ticket, oldest first.",
+        description="Lists the conversation of one ticket, oldest first." + TICKET_VISIBILITY,
         success_status=200,
         success_description="One page of messages.",
         response_model=MessagePage,
         query=("limit", "cursor"),
-        error_codes=("invalid_input", "not_found"),
+        error_codes=("invalid_input", "forbidden", "not_found"),
     ),
+    **WEBHOOK_OPERATIONS,
+    **AUDIT_OPERATIONS,
 }
 
 # Meaning of each error code, shown in the description of its status.
 CODE_MEANINGS: dict[str, str] = {
     "invalid_input": "a field, filter, header or cursor is invalid, and `details.field` names it",
     "invalid_json": "the body is not a UTF-8 JSON object",
-    "unauthorized": "the caller's identity is missing or malformed",
-    "forbidden": "the caller's role may not do this",
-    "not_found": "no ticket with this id in the caller's tenant, or a malformed id",
+    "unauthorized": "no bearer token, or a verified token without the tenant, user and role claims",
+    "token_expired": "the bearer token has expired, so get a new one",
+    "token_invalid": "the bearer token is malformed, badly signed or names an invalid tenant, user or role; `details.reason` says which",
+    "forbidden": "the caller's role or relation to the resource does not allow this, and `details.reason` names the rule",
+    "not_found": "no resource with this id in the caller's tenant, or a malformed id",
     "route_not_found": "no route at this path",
     "method_not_allowed": "the path has no route for this method",
     "version_conflict": "another request changed the ticket first, so reload it and retry",
     "invalid_transition": "the lifecycle does not allow this status change, and `details.allowed` lists the next statuses",
     "idempotency_conflict": "the Idempotency-Key was used with a different body",
+    "ticket_busy": "other requests kept changing the ticket while the message was added, so send it again",
     "thread_conflict": "another ticket already has this `thread_key`, and `details.ticket_id` names it",
     "request_in_progress": "a request with the same Idempotency-Key is still running",
+    "limit_exceeded": "the tenant already has the maximum number of this resource, named in `details.limit`",
     "payload_too_large": "the body exceeds the size limit",
     "unsupported_media_type": "the body is not application/json in UTF-8",
     "internal_error": "an unexpected fault, so quote `request_id` when reporting it",
@@ -214,6 +414,7 @@ def query_parameters() -> dict[str, dict[str, Any]]:
         "customer_id": {"description": "Only tickets of this customer.", "schema": identifier_schema()},
         "assignee_id": {"description": "Only tickets assigned to this agent.", "schema": identifier_schema()},
         "queue": {"description": "Only tickets in this queue.", "schema": identifier_schema()},
+        "requester_id": {"description": "Only tickets of this requester.", "schema": identifier_schema()},
         "priority": {"description": "Only tickets of this priority.", "schema": {"$ref": SCHEMA_REF.format(model="Priority")}},
         "limit": {
             "description": (
@@ -228,6 +429,31 @@ def query_parameters() -> dict[str, dict[str, Any]]:
                 "filters and tenant it came from."
             ),
             "schema": {"type": "string", "minLength": 1},
+        },
+        "resource_id": {
+            "description": "Only the audit entries of this resource, for example a ticket id.",
+            "schema": {"type": "string", "pattern": audit_api._RESOURCE_ID_PATTERN.pattern},
+        },
+        "from_sequence": {
+            "description": (
+                "Sequence number to start verifying at; the stored hash of the entry before it is "
+                "taken as the start. Send either this or `cursor`."
+            ),
+            "schema": {"type": "integer", "minimum": 1, "default": 1},
+        },
+        "verify_limit": {
+            "name": "limit",
+            "description": (
+                "Maximum entries to check in this call. The bounds are settings: "
+                f"AUDIT_VERIFY_DEFAULT_ENTRIES ({_DEFAULTS['audit_verify_default_entries'].default}) and "
+                f"AUDIT_VERIFY_MAX_ENTRIES ({_DEFAULTS['audit_verify_max_entries'].default}) as deployed by default."
+            ),
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": _DEFAULTS["audit_verify_max_entries"].default,
+                "default": _DEFAULTS["audit_verify_default_entries"].default,
+            },
         },
     }
 
@@ -274,7 +500,11 @@ def response_headers() -> dict[str, dict[str, Any]]:
             "description": 'The ticket\'s version in quotes, for example "3"; send it back in If-Match.',
             "schema": {"type": "string"},
         },
-        "Location": {"description": "Path of the new ticket.", "schema": {"type": "string"}},
+        "Location": {"description": "Path of the new resource.", "schema": {"type": "string"}},
+        "Cache-Control": {
+            "description": "no-store: the response carries a secret that no cache may keep.",
+            "schema": {"type": "string", "const": "no-store"},
+        },
         "Content-Language": {
             "description": "Language of the error message.",
             "schema": {"type": "string", "enum": list(SUPPORTED_LANGUAGES)},
@@ -320,7 +550,7 @@ def error_body_schema() -> dict[str, Any]:
 def component_schemas() -> dict[str, Any]:
     """Build the JSON Schemas of every request and response model, keyed by component name."""
     request_models = {operation.request_model for operation in OPERATIONS.values() if operation.request_model}
-    response_models = {operation.response_model for operation in OPERATIONS.values()}
+    response_models = {operation.response_model for operation in OPERATIONS.values() if operation.response_model}
     models = [(model, "validation") for model in sorted(request_models, key=lambda model: model.__name__)]
     models += [(model, "serialization") for model in sorted(response_models, key=lambda model: model.__name__)]
 
@@ -383,8 +613,8 @@ def registered_routes() -> set[tuple[str, str]]:
 def operation_object(method: str, path: str, operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     route = app.routes[path][method]
     parameters: list[dict[str, Any]] = []
-    if "{ticket_id}" in path:
-        parameters.append({"$ref": "#/components/parameters/ticket_id"})
+    for name in re.findall(r"\{(\w+)\}", path):
+        parameters.append({"$ref": f"#/components/parameters/{name}"})
     parameters += [{"$ref": f"#/components/parameters/{name}"} for name in operation.query]
     parameters += [{"$ref": f"#/components/parameters/{name}"} for name in operation.headers]
     parameters += [
@@ -394,22 +624,21 @@ def operation_object(method: str, path: str, operation: Operation, schemas: dict
 
     success_headers = {name: {"$ref": f"#/components/headers/{name}"} for name in operation.success_headers}
     success_headers["X-Correlation-Id"] = {"$ref": "#/components/headers/X-Correlation-Id"}
-    responses = {
-        str(operation.success_status): {
-            "description": operation.success_description,
-            "headers": success_headers,
-            "content": {"application/json": {"schema": model_reference(schemas, operation.response_model, "serialization")}},
-        },
-        **error_responses(operation.error_codes),
-    }
+    success: dict[str, Any] = {"description": operation.success_description, "headers": success_headers}
+    if operation.response_model is not None:
+        schema = model_reference(schemas, operation.response_model, "serialization")
+        success["content"] = {"application/json": {"schema": schema}}
+    responses = {str(operation.success_status): success, **error_responses(operation.error_codes)}
 
     result: dict[str, Any] = {
         "operationId": route.view_name,
         "summary": operation.summary,
         "description": operation.description,
-        "tags": ["tickets"],
+        "tags": [operation.tag],
         "parameters": parameters,
     }
+    if operation.security is not None:
+        result["security"] = [{name: [] for name in operation.security}]
     if operation.request_model is not None:
         result["requestBody"] = request_body(operation, schemas)
     result["responses"] = responses
@@ -460,7 +689,14 @@ def build_document() -> dict[str, Any]:
             "required": True,
             "description": "Id of the ticket; a malformed id gets 404.",
             "schema": identifier_schema(),
-        }
+        },
+        "webhook_id": {
+            "name": "webhook_id",
+            "in": "path",
+            "required": True,
+            "description": "Id of the webhook; a malformed id gets 404.",
+            "schema": {"type": "string", "pattern": webhooks_api._ID_PATTERN.pattern},
+        },
     }
     parameters |= {name: {"name": name, "in": "query", "required": False, **spec} for name, spec in query_parameters().items()}
     parameters |= {name: {"name": name, "in": "header", "required": False, **spec} for name, spec in header_parameters().items()}
@@ -475,14 +711,23 @@ def build_document() -> dict[str, Any]:
                 "Tickets and their conversations for service desk clients. Bodies are UTF-8 JSON "
                 f"(`{JSON_CONTENT_TYPE}`) and Korean text is sent as characters, not escapes. Every "
                 "error has the same body, ErrorBody, with a stable `code`.\n\n"
-                "The caller is identified by the API Gateway authorizer's claims `custom:tenant_id`, "
-                "`sub` and `custom:role`. A local run with CALLER_SOURCE=headers reads the "
-                "X-Tenant-Id, X-User-Id and X-Role headers instead (X-Role defaults to agent). "
-                "Every read and write is scoped to the caller's tenant."
+                "Every request carries `Authorization: Bearer <JWT>`. Deployed, API Gateway's Cognito "
+                "authorizer verifies the user pool's ID token (people) or access token with the "
+                "`servicedesk/partner` scope (partner systems), and the API reads the claims "
+                "`custom:tenant_id`, `sub`, `custom:role` and, for agents, `custom:queues` "
+                "(comma-separated). The local stack signs HS256 development tokens instead "
+                "(`servicedesk token`), with the claims `tenant`, `sub`, `role`, `queues`, `exp` and "
+                "`iss`. Roles are requester, agent, supervisor, admin and partner. Every read and "
+                "write is scoped to the caller's tenant (docs/security.md)."
             ),
         },
-        "tags": [{"name": "tickets", "description": "Tickets and their conversations."}],
-        "security": [{"authorizer": []}, {"localTenant": [], "localUser": []}],
+        "tags": [
+            {"name": "tickets", "description": "Tickets and their conversations."},
+            {"name": "partners", "description": "Tickets opened and read by partner systems (HR, ERP, CRM)."},
+            {"name": "webhooks", "description": "Endpoints of partners that receive the tenant's events over HTTPS."},
+            {"name": "audit", "description": "The tenant's tamper-evident audit log."},
+        ],
+        "security": [{"bearerToken": []}],
         "paths": paths,
         "components": {
             "schemas": schemas,
@@ -490,29 +735,20 @@ def build_document() -> dict[str, Any]:
             "parameters": parameters,
             "headers": response_headers(),
             "securitySchemes": {
-                "authorizer": {
+                "bearerToken": {
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
-                    "description": "ID token whose claims custom:tenant_id, sub and custom:role identify the caller.",
+                    "description": (
+                        "Cognito ID token of a person, or Cognito access token of a partner system; "
+                        "locally, a development token from `servicedesk token`."
+                    ),
                 },
-                "localTenant": {
+                "partnerApiKey": {
                     "type": "apiKey",
                     "in": "header",
-                    "name": "X-Tenant-Id",
-                    "description": "Tenant of the caller; read only when CALLER_SOURCE=headers, which is for local runs.",
-                },
-                "localUser": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "X-User-Id",
-                    "description": "User id of the caller; read only when CALLER_SOURCE=headers.",
-                },
-                "localRole": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "X-Role",
-                    "description": "Role of the caller (default agent); read only when CALLER_SOURCE=headers.",
+                    "name": "x-api-key",
+                    "description": "API key of the partner usage plan; required on the /partner routes besides the token.",
                 },
             },
         },

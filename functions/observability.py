@@ -16,10 +16,15 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from functions.privacy.logs import RedactingFilter, RedactingFormatter
+
 SERVICE_NAME = "servicedesk"
 METRICS_NAMESPACE = "ServiceDesk"
 
-logger = Logger(service=SERVICE_NAME)
+# Personal data is masked in every record of the servicedesk loggers (functions/privacy/logs.py).
+# The filter rewrites the record before any handler formats it, and the formatter masks the JSON entry.
+logger = Logger(service=SERVICE_NAME, logger_formatter=RedactingFormatter())
+logger.registered_handler.addFilter(RedactingFilter())
 metrics = Metrics(service=SERVICE_NAME, namespace=METRICS_NAMESPACE)
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# HMAC-SHA256 keys shorter than the hash output (32 bytes) weaken it (RFC 7518, section 3.2).
+MIN_DEV_TOKEN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -16,6 +20,7 @@ class Settings(BaseSettings):
 
     table_name: str = Field("servicedesk", min_length=3, max_length=255)
     idempotency_table_name: str = Field("servicedesk-idempotency", min_length=3, max_length=255)
+    audit_table_name: str = Field("servicedesk-audit", min_length=3, max_length=255)
     event_bus_name: str = Field("servicedesk", min_length=1, max_length=256)
     event_source: str = "servicedesk.tickets"
     intake_queue_url: str = ""
@@ -38,14 +43,41 @@ class Settings(BaseSettings):
     senior_queue: str = Field("senior", min_length=1, max_length=64)
     default_queue: str = Field("general", min_length=1, max_length=64)
 
+    # Outbound webhooks. webhook_allow_local_urls admits http:// and loopback endpoints and is
+    # for local runs and tests only. Retry delays are nominal seconds after each failed attempt
+    # (jittered by 20 %); a delivery is given up when they run out.
+    webhooks_queue_url: str = ""
+    webhook_event_source: str = "servicedesk.webhooks"
+    webhook_allow_local_urls: bool = False
+    webhook_max_per_tenant: int = Field(20, ge=1, le=1000)
+    webhook_max_consecutive_failures: int = Field(10, ge=1, le=10_000)
+    webhook_retry_delays_seconds: tuple[Annotated[int, Field(ge=1, le=7 * 24 * 3600)], ...] = Field(
+        (30, 120, 600, 3600, 21600), max_length=20
+    )
+    webhook_connect_timeout_seconds: float = Field(3.0, gt=0, le=10)
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=30)
+    webhook_secret_grace_seconds: int = Field(24 * 3600, ge=0, le=30 * 24 * 3600)
+    webhook_delivery_retention_days: int = Field(30, ge=1, le=365)
+
     # Request limits.
     max_body_bytes: int = Field(64 * 1024, ge=1024, le=6 * 1024 * 1024)
     max_page_size: int = Field(100, ge=1, le=1000)
     default_page_size: int = Field(25, ge=1, le=1000)
 
-    # How callers are identified until a real authorizer is configured. "headers" trusts the
-    # X-Tenant-Id, X-User-Id and X-Role request headers and must only be used locally.
-    caller_source: Literal["authorizer", "headers"] = "authorizer"
+    # How callers are identified. "authorizer" reads the claims that API Gateway's Cognito
+    # authorizer verified. "dev_tokens" verifies HS256 development tokens signed with
+    # dev_token_secret; the local stack uses it, and it is rejected inside Lambda.
+    caller_source: Literal["authorizer", "dev_tokens"] = "authorizer"
+    dev_token_secret: SecretStr | None = None
+    dev_token_issuer: str = Field("servicedesk-local", min_length=1, max_length=128)
+
+    # Audit log: attempts of one append when other writers of the tenant move the chain head
+    # first, and the bounds of one GET /audit/verify call (entries and seconds), which keep a
+    # call inside API Gateway's 29 s.
+    audit_max_attempts: int = Field(10, ge=1, le=50)
+    audit_verify_default_entries: int = Field(5000, ge=1, le=100_000)
+    audit_verify_max_entries: int = Field(20_000, ge=1, le=100_000)
+    audit_verify_seconds: float = Field(20.0, gt=0, le=25)
 
     idempotency_expiry_seconds: int = Field(24 * 3600, ge=60)
     auto_close_after_days: int = Field(7, ge=1, le=365)
@@ -54,6 +86,29 @@ class Settings(BaseSettings):
     def _check_page_sizes(self) -> Settings:
         if self.default_page_size > self.max_page_size:
             raise ValueError("default_page_size must not exceed max_page_size")
+        return self
+
+    @model_validator(mode="after")
+    def _check_audit_verify_entries(self) -> Settings:
+        if self.audit_verify_default_entries > self.audit_verify_max_entries:
+            raise ValueError("audit_verify_default_entries must not exceed audit_verify_max_entries")
+        return self
+
+    @model_validator(mode="after")
+    def _check_dev_tokens(self) -> Settings:
+        if self.caller_source != "dev_tokens":
+            return self
+        if os.environ.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda_"):
+            raise ValueError(
+                "CALLER_SOURCE=dev_tokens is for the local stack and cannot run inside Lambda: "
+                "set CALLER_SOURCE=authorizer"
+            )
+        secret = self.dev_token_secret.get_secret_value() if self.dev_token_secret else ""
+        if len(secret.encode("utf-8")) < MIN_DEV_TOKEN_SECRET_BYTES:
+            raise ValueError(
+                f"CALLER_SOURCE=dev_tokens needs DEV_TOKEN_SECRET of at least {MIN_DEV_TOKEN_SECRET_BYTES} "
+                "bytes; the local stack generates one at start"
+            )
         return self
 
 

@@ -3,27 +3,52 @@ container and on first use, so that importing a handler does no I/O."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
+from functions.adapters.audit import DynamoAuditLog
 from functions.adapters.clients import client, reset_clients
 from functions.adapters.dynamodb import DynamoTicketRepository
 from functions.adapters.eventbridge import EventBridgePublisher
 from functions.adapters.idempotency import IdempotentRunner
 from functions.adapters.outbox import OutboxRelay
+from functions.adapters.webhook_http import HttpWebhookSender
+from functions.adapters.webhook_queue import SqsDeliveryQueue
+from functions.adapters.webhooks_dynamodb import DynamoWebhookRepository
 from functions.adapters.model_endpoints import InProcessEndpoint, SageMakerEndpoint
+from functions.domain.audit import AuditService
 from functions.domain.escalation import EscalationPolicy
 from functions.domain.ports import ModelEndpoint
 from functions.domain.sentiment import SentimentAnalyser
 from functions.domain.tickets import TicketService
 from functions.domain.triage import TriageAnalyser
+from functions.domain.webhook_urls import UrlPolicy
+from functions.domain.webhooks import RetryPolicy, WebhookDispatcher, WebhookService
 from functions.settings import Settings, get_settings
 
 
 @lru_cache(maxsize=1)
 def repository() -> DynamoTicketRepository:
     settings = get_settings()
-    return DynamoTicketRepository(client("dynamodb"), settings.table_name, settings.event_source)
+    return DynamoTicketRepository(client("dynamodb"), settings.table_name, settings.event_source, audit=audit_log())
+
+
+@lru_cache(maxsize=1)
+def audit_log() -> DynamoAuditLog:
+    settings = get_settings()
+    return DynamoAuditLog(client("dynamodb"), settings.audit_table_name, max_attempts=settings.audit_max_attempts)
+
+
+@lru_cache(maxsize=1)
+def audit_service() -> AuditService:
+    settings = get_settings()
+    return AuditService(
+        audit_log(),
+        default_entries=settings.audit_verify_default_entries,
+        max_entries=settings.audit_verify_max_entries,
+        time_budget_seconds=settings.audit_verify_seconds,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -78,7 +103,58 @@ def outbox_relay() -> OutboxRelay:
     return OutboxRelay(repository(), publisher(), get_settings().event_bus_name)
 
 
-_CACHED = (repository, publisher, model_endpoint, ticket_service, idempotent_runner, outbox_relay)
+@lru_cache(maxsize=1)
+def webhook_repository() -> DynamoWebhookRepository:
+    settings = get_settings()
+    return DynamoWebhookRepository(
+        client("dynamodb"),
+        settings.table_name,
+        settings.webhook_event_source,
+        timedelta(days=settings.webhook_delivery_retention_days),
+    )
+
+
+@lru_cache(maxsize=1)
+def webhook_service() -> WebhookService:
+    settings = get_settings()
+    return WebhookService(
+        repository=webhook_repository(),
+        url_policy=UrlPolicy(allow_local=settings.webhook_allow_local_urls),
+        max_per_tenant=settings.webhook_max_per_tenant,
+        secret_grace=timedelta(seconds=settings.webhook_secret_grace_seconds),
+    )
+
+
+@lru_cache(maxsize=1)
+def webhook_dispatcher() -> WebhookDispatcher:
+    settings = get_settings()
+    return WebhookDispatcher(
+        repository=webhook_repository(),
+        queue=SqsDeliveryQueue(client("sqs"), settings.webhooks_queue_url),
+        sender=HttpWebhookSender(settings.webhook_connect_timeout_seconds, settings.webhook_timeout_seconds),
+        publisher=EventBridgePublisher(client("events"), settings.event_bus_name, settings.webhook_event_source),
+        retry=RetryPolicy(
+            delays_seconds=settings.webhook_retry_delays_seconds,
+            max_consecutive_failures=settings.webhook_max_consecutive_failures,
+        ),
+        url_policy=UrlPolicy(allow_local=settings.webhook_allow_local_urls),
+        event_source=settings.event_source,
+    )
+
+
+_CACHED = (
+    repository,
+    audit_log,
+    audit_service,
+    publisher,
+    model_endpoint,
+    ticket_service,
+    idempotent_runner,
+    outbox_relay,
+    webhook_repository,
+    webhook_service,
+    webhook_dispatcher,
+)
 
 
 def reset() -> None:

@@ -39,7 +39,15 @@ DEFAULT_REGION = "ap-northeast-2"
 
 # Top-level names that must be in deployment.zip: the app, its code and the runtime dependencies
 # that the handlers import.
-REQUIRED_TOP_LEVEL = ("app.py", "functions", "pydantic", "pydantic_core", "pydantic_settings", "aws_lambda_powertools")
+REQUIRED_TOP_LEVEL = (
+    "app.py",
+    "functions",
+    "pydantic",
+    "pydantic_core",
+    "pydantic_settings",
+    "aws_lambda_powertools",
+    "jwt",
+)
 # Model and test libraries that must stay off the Lambda path.
 FORBIDDEN_TOP_LEVEL = ("sklearn", "scipy", "pandas", "numpy", "joblib", "sagemaker", "moto", "ml", "matplotlib")
 # Lambda's limit for a function's code and layers, unzipped.
@@ -166,6 +174,13 @@ def check_template(template: dict[str, Any]) -> None:
                 f"resource {logical_id} has no Type: infra/functions.yaml changes a resource that "
                 f"chalice package no longer generates; use the logical ids in sam.json"
             )
+    from functions.api.auth import PLACEHOLDER_USER_POOL_ARN
+
+    if PLACEHOLDER_USER_POOL_ARN in json.dumps(template):
+        problems.append(
+            "the template still names the placeholder user pool of functions/api/auth.py: the "
+            "authorizer's name in app code and in infra/functions.yaml (RestAPI securityDefinitions) differ"
+        )
     for location in mixed_intrinsics(template):
         problems.append(
             f"{location} mixes an intrinsic function with other keys: a merge template value merged "

@@ -32,8 +32,10 @@ def environment_for(outputs: dict[str, str]) -> dict[str, str]:
     return {
         "TABLE_NAME": outputs["TicketsTableName"],
         "IDEMPOTENCY_TABLE_NAME": outputs["IdempotencyTableName"],
+        "AUDIT_TABLE_NAME": outputs["AuditTableName"],
         "EVENT_BUS_NAME": outputs["EventBusName"],
         "INTAKE_QUEUE_URL": outputs["IntakeQueueUrl"],
+        "WEBHOOKS_QUEUE_URL": outputs["WebhooksQueueUrl"],
         "SENTIMENT_ENDPOINT_NAME": outputs["SentimentEndpointName"],
         "TRIAGE_ENDPOINT_NAME": outputs["TriageEndpointName"],
     }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 from unittest import mock
@@ -17,7 +19,8 @@ TEST_ENVIRONMENT = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "ap-northeast-2",
     "AWS_REGION": "ap-northeast-2",
-    "CALLER_SOURCE": "headers",
+    "CALLER_SOURCE": "dev_tokens",
+    "DEV_TOKEN_SECRET": "test-secret-for-development-tokens-0123456789",
     "MODEL_BACKEND": "local",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_DEV": "false",
@@ -69,6 +72,32 @@ class KeywordTriageEndpoint:
         return {"model": "triage", "model_version": "keyword-test", "predictions": predictions}
 
 
+@contextlib.contextmanager
+def serialised_moto_requests() -> Iterator[None]:
+    """Run each request to the in-process moto alone, as AWS runs each DynamoDB request atomically.
+
+    NOTE: moto 5.2 applies a transaction's writes item by item. When it is cancelled, moto
+    restores a deep copy of the tables taken at its start, which erases a write that another
+    thread committed meanwhile, and the copy itself fails when another thread changes the table.
+    Tests with threads would then measure moto. With one request at a time they still race on
+    everything between requests.
+    """
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    original = BotocoreStubber.process_request
+    lock = threading.Lock()
+
+    def process_request(self: Any, request: Any) -> Any:
+        with lock:
+            return original(self, request)
+
+    BotocoreStubber.process_request = process_request
+    try:
+        yield
+    finally:
+        BotocoreStubber.process_request = original
+
+
 @pytest.fixture(scope="session")
 def aws() -> Iterator[dict[str, str]]:
     """One moto account for the session with infra/resources.yaml deployed; returns its outputs.
@@ -77,7 +106,7 @@ def aws() -> Iterator[dict[str, str]]:
     """
     from moto import mock_aws
 
-    with mock.patch.dict(os.environ, TEST_ENVIRONMENT), mock_aws():
+    with mock.patch.dict(os.environ, TEST_ENVIRONMENT), mock_aws(), serialised_moto_requests():
         os.environ.pop("AWS_ENDPOINT_URL", None)
         import boto3
 
@@ -114,21 +143,42 @@ def client(aws: dict[str, str], sentiment_endpoint: KeywordSentimentEndpoint) ->
     from chalice.test import Client
 
     from app import app
+    from infra.local import gateway
 
-    with Client(app) as test_client:
+    with gateway.installed(), Client(app) as test_client:
         yield test_client
 
 
-class Api:
-    """Small helper around the Chalice test client that speaks JSON as one tenant."""
+def dev_token(tenant_id: str, user_id: str, role: str, queues: tuple[str, ...] = (), ttl_seconds: int = 3600) -> str:
+    """Sign a development token with the test environment's secret."""
+    from datetime import timedelta
 
-    def __init__(self, client: Any, tenant_id: str, user_id: str = "agent-1", role: str = "agent") -> None:
+    from functions.api.auth import mint_dev_token
+    from functions.settings import Settings
+
+    issuer = Settings.model_fields["dev_token_issuer"].default
+    secret = TEST_ENVIRONMENT["DEV_TOKEN_SECRET"]
+    return mint_dev_token(secret, issuer, tenant_id, user_id, role, timedelta(seconds=ttl_seconds), queues)
+
+
+class Api:
+    """Small helper around the Chalice test client that speaks JSON as one caller of one tenant.
+
+    The default caller is a supervisor, who may read and change every ticket of the tenant.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        tenant_id: str,
+        user_id: str = "supervisor-1",
+        role: str = "supervisor",
+        queues: tuple[str, ...] = (),
+    ) -> None:
         self.client = client
         self.headers = {
             "Content-Type": "application/json; charset=utf-8",
-            "X-Tenant-Id": tenant_id,
-            "X-User-Id": user_id,
-            "X-Role": role,
+            "Authorization": f"Bearer {dev_token(tenant_id, user_id, role, queues)}",
         }
 
     def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:

@@ -13,11 +13,12 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from functions.domain.audit import records_for_events
 from functions.domain.errors import (
     DependencyError,
     IdempotencyConflictError,
@@ -30,6 +31,9 @@ from functions.domain.ports import Customer, Page, TicketFilter
 from functions.models.events import EventDetail
 from functions.models.tickets import Message, Ticket
 
+if TYPE_CHECKING:
+    from functions.adapters.audit import DynamoAuditLog
+
 OUTBOX_SHARDS = 4
 OUTBOX_RETENTION = timedelta(days=7)
 # Queries per list request: each reads at most the page size before filters, so a filtered
@@ -38,7 +42,10 @@ MAX_QUERIES_PER_PAGE = 5
 
 # Secondary indexes of ticket items, in the order they are preferred when several filters are
 # given: the first filter present picks the index, the others become a filter expression.
+# A requester's list always carries requester_id (functions/domain/access.py), so their own
+# index comes first.
 TICKET_INDEXES: tuple[tuple[str, str, str], ...] = (
+    ("requester_id", "ByRequester", "RequesterKey"),
     ("assignee_id", "ByAssignee", "AssigneeKey"),
     ("customer_id", "ByCustomer", "CustomerKey"),
     ("status", "ByStatus", "StatusKey"),
@@ -46,6 +53,7 @@ TICKET_INDEXES: tuple[tuple[str, str, str], ...] = (
     ("priority", "ByPriority", "PriorityKey"),
 )
 ALL_TICKETS_INDEX = ("ByTenant", "TenantKey")
+INDEX_KEY_LABELS = {"assignee_id": "ASSIGNEE", "customer_id": "CUSTOMER", "requester_id": "REQUESTER"}
 INDEX_NAMES = tuple(name for _, name, _ in TICKET_INDEXES) + (ALL_TICKETS_INDEX[0],)
 CREATED_SORT_KEY = "CreatedKey"
 
@@ -105,6 +113,7 @@ def ticket_item(ticket: Ticket) -> dict[str, Any]:
             "TenantKey": f"{prefix}TICKETS",
             "StatusKey": f"{prefix}STATUS#{ticket.status.value}",
             "CustomerKey": f"{prefix}CUSTOMER#{ticket.customer_id}",
+            "RequesterKey": f"{prefix}REQUESTER#{ticket.requester_id}",
             "QueueKey": f"{prefix}QUEUE#{ticket.queue}",
             "PriorityKey": f"{prefix}PRIORITY#{ticket.priority.value}",
             "AssigneeKey": f"{prefix}ASSIGNEE#{ticket.assignee_id}" if ticket.assignee_id else None,
@@ -139,12 +148,17 @@ def outbox_item(event: EventDetail, source: str) -> dict[str, Any]:
 
 
 class DynamoTicketRepository:
-    """TicketRepository on one DynamoDB table."""
+    """TicketRepository on one DynamoDB table.
 
-    def __init__(self, client: Any, table_name: str, event_source: str) -> None:
+    With an audit log, every transaction that writes events also appends their audit entries,
+    so a change and its audit record commit together or not at all.
+    """
+
+    def __init__(self, client: Any, table_name: str, event_source: str, audit: DynamoAuditLog | None = None) -> None:
         self._client = client
         self._table = table_name
         self._source = event_source
+        self._audit = audit
 
     # Tickets.
 
@@ -171,7 +185,7 @@ class DynamoTicketRepository:
         operations.extend(self._message_operations(first_message))
         operations.extend(self._outbox_operations(events))
         try:
-            self._transact(operations)
+            self._transact(operations, events)
         except _ConditionFailed as failure:
             if ticket.thread_key and 1 in failure.indexes:
                 raise ThreadConflictError(ticket.thread_key) from failure
@@ -196,7 +210,7 @@ class DynamoTicketRepository:
     def save_ticket(self, ticket: Ticket, expected_version: int, events: Sequence[EventDetail]) -> None:
         operations = [self._versioned_put(ticket, expected_version), *self._outbox_operations(events)]
         try:
-            self._transact(operations)
+            self._transact(operations, events)
         except _ConditionFailed as failure:
             raise self._version_conflict(ticket, expected_version) from failure
 
@@ -211,7 +225,7 @@ class DynamoTicketRepository:
             *self._outbox_operations(events),
         ]
         try:
-            self._transact(operations)
+            self._transact(operations, events)
         except _ConditionFailed as failure:
             # Operations 0 and 1 are the message and its id marker; any other failure is the
             # ticket's version.
@@ -386,11 +400,14 @@ class DynamoTicketRepository:
         )
         return response.get("Item")
 
-    def _transact(self, operations: list[dict[str, Any]]) -> None:
+    def _transact(self, operations: list[dict[str, Any]], events: Sequence[EventDetail] = ()) -> None:
         for operation in operations:
             operation["Put"]["TableName"] = self._table
         try:
-            self._client.transact_write_items(TransactItems=operations)
+            if self._audit is not None and events:
+                self._audit.write_with_entries(operations, records_for_events(events))
+            else:
+                self._client.transact_write_items(TransactItems=operations)
         except ClientError as error:
             if error.response["Error"]["Code"] == "TransactionCanceledException":
                 reasons = error.response.get("CancellationReasons", [])
@@ -419,7 +436,7 @@ def choose_index(tenant_id: str, filters: TicketFilter) -> tuple[str, str, str, 
     for field, index_name, key_attribute in TICKET_INDEXES:
         if field in given:
             value = given.pop(field)
-            label = {"assignee_id": "ASSIGNEE", "customer_id": "CUSTOMER"}.get(field, field.upper())
+            label = INDEX_KEY_LABELS.get(field, field.upper())
             return index_name, key_attribute, f"{prefix}{label}#{value}", given
     index_name, key_attribute = ALL_TICKETS_INDEX
     return index_name, key_attribute, f"{prefix}TICKETS", given

@@ -28,13 +28,9 @@ class IdempotentRunner:
     """
 
     def __init__(self, client: Any, table_name: str, expiry_seconds: int) -> None:
-        self._persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client)
-        self._config = IdempotencyConfig(
-            event_key_jmespath="key",
-            payload_validation_jmespath="request",
-            raise_on_no_idempotency_key=True,
-            expires_after_seconds=expiry_seconds,
-        )
+        self._client = client
+        self._table_name = table_name
+        self._expiry_seconds = expiry_seconds
 
     def run(
         self,
@@ -48,13 +44,23 @@ class IdempotentRunner:
 
         With a Lambda context, an in-progress record expires when the invocation would time out.
         """
+        # Powertools' persistence layer keeps the key prefix of its last call, so one shared
+        # instance would let concurrent calls with other scopes (threads of the local server)
+        # delete or complete the wrong record. Each call gets its own, which costs no I/O.
+        persistence = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=self._client)
+        config = IdempotencyConfig(
+            event_key_jmespath="key",
+            payload_validation_jmespath="request",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=self._expiry_seconds,
+        )
         if lambda_context is not None:
-            self._config.register_lambda_context(lambda_context)
+            config.register_lambda_context(lambda_context)
 
         @idempotent_function(
             data_keyword_argument="data",
-            persistence_store=self._persistence,
-            config=self._config,
+            persistence_store=persistence,
+            config=config,
             key_prefix=scope,
         )
         def once(data: dict[str, Any]) -> dict[str, Any]:

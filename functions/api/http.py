@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from chalice.app import Request, Response
 from pydantic import BaseModel, ValidationError
 
+from functions.api.auth import AuthenticationError, caller_from_authorizer_claims, caller_from_dev_token
 from functions.api.messages import preferred_language, render
 from functions.domain.errors import DomainError
-from functions.models.caller import Caller, Role
+from functions.json_input import JsonInputError, loads_untrusted
+from functions.models.caller import Caller
 from functions.observability import logger
 from functions.settings import Settings
 
@@ -18,10 +21,17 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
+# Query values: cursors are the longest; filters are ids of at most 128 characters.
+MAX_QUERY_VALUE_CHARS = 4096
+_UNSAFE_QUERY_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ufffd\ud800-\udfff]")
+_PAGE_SIZE_PATTERN = re.compile("[0-9]{1,6}")
+
 STATUS_BY_CODE: dict[str, int] = {
     "invalid_input": 400,
     "invalid_json": 400,
     "unauthorized": 401,
+    "token_expired": 401,
+    "token_invalid": 401,
     "forbidden": 403,
     "not_found": 404,
     "route_not_found": 404,
@@ -30,7 +40,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_transition": 409,
     "idempotency_conflict": 409,
     "thread_conflict": 409,
+    "ticket_busy": 409,
     "request_in_progress": 409,
+    "limit_exceeded": 409,
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "dependency_failed": 503,
@@ -116,47 +128,84 @@ def parse_body(request: Request, model: type[ModelT], max_bytes: int) -> ModelT:
     except UnicodeDecodeError as error:
         raise HttpError("invalid_json", "body is not UTF-8", problem=f"invalid UTF-8 at byte {error.start}") from error
     try:
-        data = json.loads(text) if text.strip() else None
-    except json.JSONDecodeError as error:
-        raise HttpError("invalid_json", "body is not JSON", problem=f"{error.msg} at line {error.lineno} column {error.colno}") from error
+        data = loads_untrusted(text) if text.strip() else None
+    except JsonInputError as error:
+        raise HttpError("invalid_json", "body is not JSON", problem=error.problem) from error
     if not isinstance(data, dict):
         raise HttpError("invalid_json", "body is not an object", problem="the body must be a JSON object")
     return model.model_validate(data)
 
 
 def resolve_caller(request: Request, settings: Settings) -> Caller:
-    """Identify the tenant, user and role behind a request, or raise HttpError 401."""
-    if settings.caller_source == "headers":
-        tenant_id = _header(request, "x-tenant-id")
-        user_id = _header(request, "x-user-id")
-        role = _header(request, "x-role") or Role.AGENT.value
-        source = "X-Tenant-Id, X-User-Id and X-Role headers"
-    else:
-        claims = ((request.context or {}).get("authorizer") or {}).get("claims") or {}
-        tenant_id = claims.get("custom:tenant_id")
-        user_id = claims.get("sub")
-        role = claims.get("custom:role")
-        source = "the authorizer's custom:tenant_id, sub and custom:role claims"
-    if not tenant_id or not user_id or not role:
-        raise HttpError("unauthorized", "caller unknown", problem=f"send {source}.")
+    """Identify the tenant, user and role behind a request, or raise HttpError 401.
+
+    Deployed, API Gateway's Cognito authorizer has verified the token and passes its claims.
+    With CALLER_SOURCE=dev_tokens (the local stack) the Authorization header's development
+    token is verified here, and authorizer claims in the request context are ignored.
+    """
     try:
-        return Caller(tenant_id=tenant_id, user_id=user_id, role=role)
-    except ValidationError as error:
-        raise HttpError(
-            "unauthorized", "caller invalid", problem=f"the caller identity in {source} is malformed."
-        ) from error
+        if settings.caller_source == "dev_tokens":
+            secret = settings.dev_token_secret.get_secret_value() if settings.dev_token_secret else ""
+            return caller_from_dev_token(_header(request, "authorization"), secret, settings.dev_token_issuer)
+        claims = ((request.context or {}).get("authorizer") or {}).get("claims") or {}
+        return caller_from_authorizer_claims(claims)
+    except AuthenticationError as error:
+        context = request.context or {}
+        logger.warning(
+            "request unauthenticated",
+            extra={
+                "request_id": context.get("requestId"),
+                "reason": error.reason,
+                "method": request.method,
+                "path": context.get("resourcePath"),
+            },
+        )
+        raise HttpError(error.code, "caller unknown", reason=error.reason, problem=error.problem) from error
 
 
 def query_param(request: Request, name: str) -> str | None:
-    value = (request.query_params or {}).get(name)
-    return value if value not in (None, "") else None
+    """Return a query parameter, or None when absent or empty.
+
+    Raise HttpError 400 when the parameter is repeated, longer than MAX_QUERY_VALUE_CHARS, or
+    contains control or replacement characters. The local server decodes percent-encoding with
+    urllib's parse_qs, which turns invalid UTF-8 (overlong forms included) into U+FFFD.
+    NOTE: API Gateway's handling of invalid UTF-8 in query strings has not been checked here.
+    """
+    params = request.query_params or {}
+    values = params.getlist(name) if name in params and hasattr(params, "getlist") else [params.get(name)]
+    if len(values) > 1:
+        raise HttpError("invalid_input", "repeated parameter", field=name, problem=f"send {name} at most once.")
+    value = values[0]
+    if value in (None, ""):
+        return None
+    if len(value) > MAX_QUERY_VALUE_CHARS or _UNSAFE_QUERY_CHARACTERS.search(value):
+        raise HttpError(
+            "invalid_input",
+            "bad parameter",
+            field=name,
+            problem=f"{name} must be at most {MAX_QUERY_VALUE_CHARS} characters of UTF-8 text without control characters.",
+        )
+    return value
+
+
+def reject_unknown_query_params(request: Request, allowed: frozenset[str]) -> None:
+    """Raise HttpError 400 naming the first query parameter that the route does not define."""
+    unknown = sorted(set(request.query_params or {}) - allowed)
+    if unknown:
+        raise HttpError(
+            "invalid_input",
+            "unknown parameter",
+            field=unknown[0][:64],
+            problem=f"unknown query parameter; this path accepts only: {', '.join(sorted(allowed))}.",
+        )
 
 
 def page_size(request: Request, settings: Settings) -> int:
     raw = query_param(request, "limit")
     if raw is None:
         return settings.default_page_size
-    if not raw.isdigit() or not 1 <= int(raw) <= settings.max_page_size:
+    # ASCII digits only: str.isdigit() also accepts "²" and other digits that int() rejects.
+    if not _PAGE_SIZE_PATTERN.fullmatch(raw) or not 1 <= int(raw) <= settings.max_page_size:
         raise HttpError(
             "invalid_input",
             "bad limit",

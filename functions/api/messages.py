@@ -49,6 +49,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "This Idempotency-Key was already used with a different request. Use a new key for a new request.",
         "ko": "이 Idempotency-Key는 다른 요청에 이미 사용되었습니다. 새 요청에는 새 키를 사용해 주세요.",
     },
+    "ticket_busy": {
+        "en": "Ticket {ticket_id} is being changed by other requests right now, so the message was not added. "
+        "Send it again in a moment.",
+        "ko": "티켓 {ticket_id}이(가) 지금 다른 요청으로 변경되는 중이라 메시지를 추가하지 못했습니다. 잠시 뒤 다시 보내 주세요.",
+    },
     "thread_conflict": {
         "en": "Thread '{thread_key}' already belongs to ticket {ticket_id}. Add a message to that ticket instead.",
         "ko": "스레드 '{thread_key}'은(는) 이미 티켓 {ticket_id}에 연결되어 있습니다. 그 티켓에 메시지를 추가해 주세요.",
@@ -57,9 +62,23 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "A request with this Idempotency-Key is still being processed. Retry in a few seconds.",
         "ko": "같은 Idempotency-Key의 요청이 아직 처리 중입니다. 몇 초 뒤 다시 시도해 주세요.",
     },
+    "limit_exceeded": {
+        "en": "This tenant already has {limit} {resource}s, the maximum. Delete one before adding another.",
+        "ko": "이 테넌트에는 이미 최대 개수인 {limit}개의 {resource}이(가) 있습니다. 하나를 삭제한 뒤 추가해 주세요.",
+    },
     "unauthorized": {
         "en": "Authentication is missing or invalid: {problem}",
-        "ko": "인증 정보가 없거나 올바르지 않습니다: {problem}",
+        "ko": "인증 정보가 없거나 올바르지 않습니다. 이 서비스의 토큰을 Authorization: Bearer <토큰> 헤더로 보내 주세요.",
+    },
+    "token_expired": {
+        "en": "The bearer token has expired. Get a new token and send the request again.",
+        "ko": "베어러 토큰이 만료되었습니다. 새 토큰을 받은 뒤 요청을 다시 보내 주세요.",
+    },
+    "token_invalid": {
+        "en": "The bearer token is invalid ({reason}): {problem} Send a token issued for this service as "
+        "Authorization: Bearer <token>.",
+        "ko": "베어러 토큰이 올바르지 않습니다 ({reason}): {problem} 이 서비스용으로 발급된 토큰을 "
+        "Authorization: Bearer <token> 헤더로 보내 주세요.",
     },
     "forbidden": {
         "en": "You are not allowed to do this: {problem}",

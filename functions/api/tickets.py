@@ -1,4 +1,9 @@
-"""Tickets API: open, read, list and update tickets, and their conversation."""
+"""Tickets API: open, read, list and update tickets, and their conversation.
+
+Every route sits behind API Gateway's Cognito authorizer. The /partner routes also require an
+API key of the partner usage plan and a partner machine token; partner systems may call only
+those (functions/domain/access.py).
+"""
 
 from __future__ import annotations
 
@@ -11,16 +16,20 @@ from chalice import Blueprint
 from chalice.app import Response
 
 from functions import wiring
+from functions.api.auth import partner_authorizer, user_authorizer
 from functions.api.http import (
     HttpError,
     json_response,
     page_size,
     parse_body,
     query_param,
+    reject_unknown_query_params,
     resolve_caller,
     response_for_error,
 )
+from functions.domain import access
 from functions.domain.ports import TicketFilter
+from functions.models.caller import Caller
 from functions.models.tickets import (
     AddMessageRequest,
     CreateTicketRequest,
@@ -29,16 +38,23 @@ from functions.models.tickets import (
     UpdateTicketRequest,
 )
 from functions.observability import count, logger
-from functions.settings import get_settings
+from functions.settings import Settings, get_settings
 
 blueprint = Blueprint(__name__)
 
 # Chalice rejects unlisted media types with its own error body. Accepting every type here lets
 # parse_body return 415 in the API's typed error format instead.
 ANY_MEDIA_TYPE = ["*/*"]
+# Query parameters of the list routes; any other parameter is rejected with 400 naming it, so that
+# a misspelt filter cannot silently return the unfiltered list.
+LIST_TICKETS_PARAMETERS = frozenset(
+    {"status", "customer_id", "assignee_id", "queue", "priority", "requester_id", "limit", "cursor"}
+)
+LIST_MESSAGES_PARAMETERS = frozenset({"limit", "cursor"})
+# Matched with fullmatch: "$" alone would also accept a trailing newline.
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127}$")
 _IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
-_ETAG_PATTERN = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
+_ETAG_PATTERN = re.compile(r'^(?:W/)?"?([0-9]{1,18})"?$')
 
 
 def api_handler(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -55,12 +71,36 @@ def api_handler(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapper
 
 
-@blueprint.route("/tickets", methods=["POST"], content_types=ANY_MEDIA_TYPE)
+@blueprint.route("/tickets", methods=["POST"], content_types=ANY_MEDIA_TYPE, authorizer=user_authorizer)
 @api_handler
 def create_ticket() -> Response:
+    return _create_ticket(partner_route=False)
+
+
+@blueprint.route(
+    "/partner/tickets",
+    methods=["POST"],
+    content_types=ANY_MEDIA_TYPE,
+    authorizer=partner_authorizer,
+    api_key_required=True,
+)
+@api_handler
+def create_partner_ticket() -> Response:
+    return _create_ticket(partner_route=True)
+
+
+@blueprint.route("/partner/tickets/{ticket_id}", methods=["GET"], authorizer=partner_authorizer, api_key_required=True)
+@api_handler
+def get_partner_ticket(ticket_id: str) -> Response:
+    caller = _caller(get_settings(), partner_route=True)
+    ticket = wiring.ticket_service().get_ticket(caller, _path_id(ticket_id))
+    return json_response(ticket.model_dump(mode="json"), headers={"ETag": _etag(ticket.version)})
+
+
+def _create_ticket(partner_route: bool) -> Response:
     request = blueprint.current_request
     settings = get_settings()
-    caller = resolve_caller(request, settings)
+    caller = _caller(settings, partner_route)
     body = parse_body(request, CreateTicketRequest, settings.max_body_bytes)
     key = _idempotency_key()
 
@@ -74,28 +114,32 @@ def create_ticket() -> Response:
     if key is None:
         ticket = create()
     else:
+        # The key is scoped to the user, so that no user can replay another user's stored response.
         ticket = wiring.idempotent_runner().run(
-            "create_ticket", [caller.tenant_id, key], body.model_dump(mode="json"), create, blueprint.lambda_context
+            "create_ticket",
+            [caller.tenant_id, caller.user_id, key],
+            body.model_dump(mode="json"),
+            create,
+            blueprint.lambda_context,
         )
-    return json_response(
-        ticket,
-        201,
-        headers={"Location": f"/tickets/{ticket['ticket_id']}", "ETag": _etag(ticket["version"])},
-    )
+    location = f"/partner/tickets/{ticket['ticket_id']}" if partner_route else f"/tickets/{ticket['ticket_id']}"
+    return json_response(ticket, 201, headers={"Location": location, "ETag": _etag(ticket["version"])})
 
 
-@blueprint.route("/tickets", methods=["GET"])
+@blueprint.route("/tickets", methods=["GET"], authorizer=user_authorizer)
 @api_handler
 def list_tickets() -> Response:
     request = blueprint.current_request
     settings = get_settings()
-    caller = resolve_caller(request, settings)
+    caller = _caller(settings)
+    reject_unknown_query_params(request, LIST_TICKETS_PARAMETERS)
     filters = TicketFilter(
         status=_enum_param("status", TicketStatus),
         customer_id=_id_param("customer_id"),
         assignee_id=_id_param("assignee_id"),
         queue=_id_param("queue"),
         priority=_enum_param("priority", Priority),
+        requester_id=_id_param("requester_id"),
     )
     page = wiring.ticket_service().list_tickets(
         caller, filters, page_size(request, settings), query_param(request, "cursor")
@@ -105,20 +149,20 @@ def list_tickets() -> Response:
     )
 
 
-@blueprint.route("/tickets/{ticket_id}", methods=["GET"])
+@blueprint.route("/tickets/{ticket_id}", methods=["GET"], authorizer=user_authorizer)
 @api_handler
 def get_ticket(ticket_id: str) -> Response:
-    caller = resolve_caller(blueprint.current_request, get_settings())
+    caller = _caller(get_settings())
     ticket = wiring.ticket_service().get_ticket(caller, _path_id(ticket_id))
     return json_response(ticket.model_dump(mode="json"), headers={"ETag": _etag(ticket.version)})
 
 
-@blueprint.route("/tickets/{ticket_id}", methods=["PATCH"], content_types=ANY_MEDIA_TYPE)
+@blueprint.route("/tickets/{ticket_id}", methods=["PATCH"], content_types=ANY_MEDIA_TYPE, authorizer=user_authorizer)
 @api_handler
 def update_ticket(ticket_id: str) -> Response:
     request = blueprint.current_request
     settings = get_settings()
-    caller = resolve_caller(request, settings)
+    caller = _caller(settings)
     body = parse_body(request, UpdateTicketRequest, settings.max_body_bytes)
     expected_version = _expected_version(body.version)
 
@@ -127,12 +171,14 @@ def update_ticket(ticket_id: str) -> Response:
     return json_response(ticket.model_dump(mode="json"), headers={"ETag": _etag(ticket.version)})
 
 
-@blueprint.route("/tickets/{ticket_id}/messages", methods=["POST"], content_types=ANY_MEDIA_TYPE)
+@blueprint.route(
+    "/tickets/{ticket_id}/messages", methods=["POST"], content_types=ANY_MEDIA_TYPE, authorizer=user_authorizer
+)
 @api_handler
 def add_message(ticket_id: str) -> Response:
     request = blueprint.current_request
     settings = get_settings()
-    caller = resolve_caller(request, settings)
+    caller = _caller(settings)
     body = parse_body(request, AddMessageRequest, settings.max_body_bytes)
     ticket_id = _path_id(ticket_id)
     key = _idempotency_key()
@@ -152,7 +198,7 @@ def add_message(ticket_id: str) -> Response:
     else:
         result = wiring.idempotent_runner().run(
             "add_message",
-            [caller.tenant_id, ticket_id, key],
+            [caller.tenant_id, caller.user_id, ticket_id, key],
             body.model_dump(mode="json"),
             add,
             blueprint.lambda_context,
@@ -160,12 +206,13 @@ def add_message(ticket_id: str) -> Response:
     return json_response(result, 201)
 
 
-@blueprint.route("/tickets/{ticket_id}/messages", methods=["GET"])
+@blueprint.route("/tickets/{ticket_id}/messages", methods=["GET"], authorizer=user_authorizer)
 @api_handler
 def list_messages(ticket_id: str) -> Response:
     request = blueprint.current_request
     settings = get_settings()
-    caller = resolve_caller(request, settings)
+    caller = _caller(settings)
+    reject_unknown_query_params(request, LIST_MESSAGES_PARAMETERS)
     page = wiring.ticket_service().list_messages(
         caller, _path_id(ticket_id), page_size(request, settings), query_param(request, "cursor")
     )
@@ -174,19 +221,26 @@ def list_messages(ticket_id: str) -> Response:
     )
 
 
+def _caller(settings: Settings, partner_route: bool = False) -> Caller:
+    """Resolve the caller (401 when unknown) and keep partner systems on their own routes (403)."""
+    caller = resolve_caller(blueprint.current_request, settings)
+    access.enforce(access.route_denial(caller, partner_route), caller, "call_route")
+    return caller
+
+
 def _etag(version: int) -> str:
     return f'"{version}"'
 
 
 def _path_id(value: str) -> str:
-    if not _ID_PATTERN.match(value):
+    if not _ID_PATTERN.fullmatch(value):
         raise HttpError("not_found", "malformed id", resource="ticket", id=value[:64])
     return value
 
 
 def _id_param(name: str) -> str | None:
     value = query_param(blueprint.current_request, name)
-    if value is not None and not _ID_PATTERN.match(value):
+    if value is not None and not _ID_PATTERN.fullmatch(value):
         raise HttpError("invalid_input", "bad filter", field=name, problem=f"{name} is not a valid id.")
     return value
 
@@ -203,7 +257,7 @@ def _idempotency_key() -> str | None:
     value = (blueprint.current_request.headers or {}).get("idempotency-key")
     if value is None:
         return None
-    if not _IDEMPOTENCY_KEY_PATTERN.match(value):
+    if not _IDEMPOTENCY_KEY_PATTERN.fullmatch(value):
         raise HttpError(
             "invalid_input",
             "bad idempotency key",
@@ -217,7 +271,7 @@ def _expected_version(body_version: int | None) -> int | None:
     header = (blueprint.current_request.headers or {}).get("if-match")
     header_version = None
     if header is not None:
-        match = _ETAG_PATTERN.match(header.strip())
+        match = _ETAG_PATTERN.fullmatch(header.strip())
         if match is None:
             raise HttpError(
                 "invalid_input",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -11,6 +10,7 @@ from chalice import Blueprint
 from pydantic import ValidationError
 
 from functions import wiring
+from functions.json_input import JsonInputError, loads_untrusted
 from functions.models.intake import ChannelMessage
 from functions.observability import count, logger
 from functions.resources import INTAKE_BATCH_SIZE, INTAKE_QUEUE_NAME
@@ -74,22 +74,28 @@ def process_intake_record(record: SQSRecord) -> dict[str, Any]:
 def parse_channel_message(record: SQSRecord) -> ChannelMessage:
     """Validate a record's body; raise PoisonMessageError, logged with the ids, when it cannot be read."""
     try:
-        data = json.loads(record.body)
+        data = loads_untrusted(record.body)
         return ChannelMessage.model_validate(data)
-    except (json.JSONDecodeError, TypeError) as error:
+    except (JsonInputError, TypeError) as error:
         logger.error(
             "intake message is not JSON", extra={"sqs_message_id": record.message_id, "error": str(error)}
         )
         raise PoisonMessageError(f"message {record.message_id} is not JSON") from error
     except ValidationError as error:
-        fields = sorted({".".join(map(str, item["loc"])) for item in error.errors(include_input=False)})
+        # Field names come from the message (unknown keys), so they are shortened like the ids.
+        fields = sorted({".".join(map(str, item["loc"]))[:64] for item in error.errors(include_input=False)})[:20]
         logger.error(
             "intake message is invalid",
             extra={
                 "sqs_message_id": record.message_id,
-                "tenant_id": data.get("tenant_id") if isinstance(data, dict) else None,
-                "channel_message_id": data.get("message_id") if isinstance(data, dict) else None,
+                "tenant_id": _loggable_id(data.get("tenant_id")) if isinstance(data, dict) else None,
+                "channel_message_id": _loggable_id(data.get("message_id")) if isinstance(data, dict) else None,
                 "invalid_fields": fields,
             },
         )
         raise PoisonMessageError(f"message {record.message_id} has invalid fields: {', '.join(fields)}") from error
+
+
+def _loggable_id(value: Any) -> str | None:
+    """Return an id from an invalid message for the log, or None when it is not a short string."""
+    return value if isinstance(value, str) and len(value) <= 128 else None

@@ -39,6 +39,15 @@ class VersionConflictError(DomainError):
         )
 
 
+class TicketBusyError(DomainError):
+    """Other writers kept changing a ticket while a message was being added to it."""
+
+    code = "ticket_busy"
+
+    def __init__(self, ticket_id: str, attempts: int) -> None:
+        super().__init__(f"ticket {ticket_id} changed on each of {attempts} attempts", ticket_id=ticket_id, attempts=attempts)
+
+
 class InvalidTransitionError(DomainError):
     code = "invalid_transition"
 
@@ -77,3 +86,12 @@ class DependencyError(DomainError):
     """A downstream service (DynamoDB, EventBridge, a model endpoint) failed or timed out."""
 
     code = "dependency_failed"
+
+
+class LimitExceededError(DomainError):
+    """A tenant already has the maximum number of a resource."""
+
+    code = "limit_exceeded"
+
+    def __init__(self, resource: str, limit: int) -> None:
+        super().__init__(f"the tenant already has {limit} {resource}s, the maximum", resource=resource, limit=limit)

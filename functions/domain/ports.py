@@ -19,6 +19,7 @@ class TicketFilter:
     assignee_id: str | None = None
     queue: str | None = None
     priority: str | None = None
+    requester_id: str | None = None
 
 
 @dataclass(frozen=True)

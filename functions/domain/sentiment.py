@@ -7,6 +7,7 @@ from typing import Any
 from functions.domain.errors import DependencyError
 from functions.domain.ports import ModelEndpoint
 from functions.models.tickets import Sentiment
+from functions.privacy.redaction import redact
 
 # Maximum number of texts in one request, because the endpoint rejects larger batches.
 MAX_TEXTS_PER_REQUEST = 64
@@ -22,10 +23,12 @@ class SentimentAnalyser:
         self._endpoint = endpoint
 
     def analyse(self, texts: list[str]) -> list[Sentiment]:
-        """Score the texts; raise DependencyError when the endpoint fails or returns malformed JSON."""
+        """Score the texts with personal data masked; raise DependencyError when the endpoint fails or
+        returns malformed JSON."""
         verdicts: list[Sentiment] = []
         for start in range(0, len(texts), MAX_TEXTS_PER_REQUEST):
-            batch = [text[:MAX_MODEL_TEXT_CHARS] for text in texts[start : start + MAX_TEXTS_PER_REQUEST]]
+            # Personal data is masked before truncation, so that no cut-off phone number slips through.
+            batch = [redact(text)[:MAX_MODEL_TEXT_CHARS] for text in texts[start : start + MAX_TEXTS_PER_REQUEST]]
             response = self._endpoint.invoke({"texts": batch})
             verdicts.extend(parse_sentiment_response(response, expected=len(batch)))
         return verdicts

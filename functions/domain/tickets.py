@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from functions.domain import lifecycle
+from functions.domain import access, lifecycle
 from functions.domain.errors import (
     DependencyError,
     InvalidInputError,
     InvalidTransitionError,
     ThreadConflictError,
+    TicketBusyError,
     VersionConflictError,
 )
 from functions.domain.escalation import EscalationPolicy, decide_escalation, raised_priority
@@ -20,8 +23,9 @@ from functions.domain.ids import new_id
 from functions.domain.ports import EventPublisher, Page, TicketFilter, TicketRepository
 from functions.domain.sentiment import SentimentAnalyser
 from functions.domain.triage import TriageAnalyser
-from functions.models.caller import Caller
+from functions.models.caller import Caller, Role
 from functions.models.events import (
+    Actor,
     EventDetail,
     FieldChange,
     MessageReceived,
@@ -46,8 +50,12 @@ from functions.models.tickets import (
 # A child of Powertools' "servicedesk" logger, so records carry its JSON format and correlation id.
 logger = logging.getLogger(f"servicedesk.{__name__}")
 
-# How often a message append is retried when another writer changed the ticket meanwhile.
-MAX_APPEND_ATTEMPTS = 5
+# How often a message append is tried when other writers change the ticket meanwhile, and the
+# longest random pause before the next try grows by this many seconds per attempt.
+MAX_APPEND_ATTEMPTS = 10
+APPEND_BACKOFF_STEP_SECONDS = 0.05
+# The actor of changes made by the intake consumer for channel messages.
+INTAKE_ACTOR = Actor(user_id="intake", role=Role.SYSTEM)
 
 
 @dataclass(frozen=True)
@@ -85,19 +93,24 @@ class TicketService:
     # Reading.
 
     def get_ticket(self, caller: Caller, ticket_id: str) -> Ticket:
-        return self._repository.get_ticket(caller.tenant_id, ticket_id)
+        ticket = self._repository.get_ticket(caller.tenant_id, ticket_id)
+        access.enforce(access.read_denial(caller, ticket), caller, "read_ticket", ticket_id)
+        return ticket
 
     def list_tickets(self, caller: Caller, filters: TicketFilter, limit: int, cursor: str | None) -> Page:
-        return self._repository.list_tickets(caller.tenant_id, filters, limit, cursor)
+        scoped, denial = access.list_scope(caller, filters)
+        access.enforce(denial, caller, "list_tickets")
+        return self._repository.list_tickets(caller.tenant_id, scoped, limit, cursor)
 
     def list_messages(self, caller: Caller, ticket_id: str, limit: int, cursor: str | None) -> Page:
-        self._repository.get_ticket(caller.tenant_id, ticket_id)
+        self.get_ticket(caller, ticket_id)
         return self._repository.list_messages(caller.tenant_id, ticket_id, limit, cursor)
 
     # Writing.
 
     def create_ticket(self, caller: Caller, request: CreateTicketRequest) -> Ticket:
         """Open a ticket; its description becomes the first message of the conversation."""
+        access.enforce(access.create_denial(caller, request), caller, "create_ticket")
         now = self._clock()
         ticket = Ticket(
             ticket_id=new_id(),
@@ -106,6 +119,7 @@ class TicketService:
             description=request.description,
             requester_id=request.requester_id,
             customer_id=request.customer_id,
+            created_by=caller.user_id,
             channel=request.channel,
             category=request.category,
             priority=request.priority or Priority.MEDIUM,
@@ -129,7 +143,7 @@ class TicketService:
             created_at=now,
         )
         try:
-            return self._open_with_message(ticket, first_message, opening_text).ticket
+            return self._open_with_message(ticket, first_message, opening_text, _actor(caller)).ticket
         except ThreadConflictError as error:
             existing = self._repository.find_ticket_by_thread(caller.tenant_id, request.thread_key or "")
             raise ThreadConflictError(request.thread_key or "", existing.ticket_id if existing else None) from error
@@ -144,6 +158,7 @@ class TicketService:
                 field="version",
             )
         current = self._repository.get_ticket(caller.tenant_id, ticket_id)
+        access.enforce(access.update_denial(caller, current, request), caller, "update_ticket", ticket_id)
         if current.version != expected_version:
             raise VersionConflictError(ticket_id, expected_version, current.version)
 
@@ -165,6 +180,7 @@ class TicketService:
             )
         events.append(self._event(TicketUpdated, updated, changes=changes, version=updated.version))
 
+        events = _with_actor(events, _actor(caller))
         self._repository.save_ticket(updated, expected_version, events)
         self._publish(events)
         logger.info(
@@ -178,6 +194,7 @@ class TicketService:
     ) -> MessageOutcome:
         """Append a message from any channel to a ticket's conversation."""
         ticket = self._repository.get_ticket(caller.tenant_id, ticket_id)
+        access.enforce(access.message_denial(caller, ticket, request), caller, "add_message", ticket_id)
         message = Message(
             message_id=message_id or new_id(),
             ticket_id=ticket.ticket_id,
@@ -189,7 +206,7 @@ class TicketService:
             attachments=request.attachments,
             created_at=self._clock(),
         )
-        return self._append(ticket, message)
+        return self._append(ticket, message, _actor(caller))
 
     def ingest_channel_message(self, inbound: ChannelMessage) -> MessageOutcome:
         """Thread a channel message into its ticket, opening one for a new thread.
@@ -210,7 +227,7 @@ class TicketService:
             created_at=inbound.sent_at or self._clock(),
         )
         if existing_ticket is not None:
-            return self._append(existing_ticket, message)
+            return self._append(existing_ticket, message, INTAKE_ACTOR)
 
         now = self._clock()
         ticket = Ticket(
@@ -231,7 +248,9 @@ class TicketService:
             updated_at=now,
         )
         try:
-            return self._open_with_message(ticket, message, f"{inbound.subject or ''}\n{inbound.body}".strip())
+            return self._open_with_message(
+                ticket, message, f"{inbound.subject or ''}\n{inbound.body}".strip(), INTAKE_ACTOR
+            )
         except ThreadConflictError:
             # Another message of the same new thread opened the ticket first: join it.
             winner = self._repository.find_ticket_by_thread(inbound.tenant_id, inbound.thread_key)
@@ -241,11 +260,11 @@ class TicketService:
                 "thread opened concurrently; appending",
                 extra={"tenant_id": inbound.tenant_id, "ticket_id": winner.ticket_id, "message_id": message_id},
             )
-            return self._append(winner, message.model_copy(update={"ticket_id": winner.ticket_id}))
+            return self._append(winner, message.model_copy(update={"ticket_id": winner.ticket_id}), INTAKE_ACTOR)
 
     # Internals.
 
-    def _open_with_message(self, ticket: Ticket, message: Message, text: str) -> MessageOutcome:
+    def _open_with_message(self, ticket: Ticket, message: Message, text: str, actor: Actor) -> MessageOutcome:
         sentiment = self._score(text, ticket, message.author_type)
         message = message.model_copy(update={"sentiment": sentiment})
         ticket = self._triaged(ticket, text).model_copy(update={"message_count": 1, "last_sentiment": sentiment})
@@ -270,6 +289,7 @@ class TicketService:
         if escalation_event is not None:
             events.append(escalation_event)
 
+        events = _with_actor(events, actor)
         self._repository.create_ticket(ticket, events, first_message=message)
         self._publish(events)
         logger.info(
@@ -283,7 +303,7 @@ class TicketService:
         )
         return MessageOutcome(message=message, ticket=ticket, created_ticket=True, escalated_now=ticket.escalated)
 
-    def _append(self, ticket: Ticket, message: Message) -> MessageOutcome:
+    def _append(self, ticket: Ticket, message: Message, actor: Actor) -> MessageOutcome:
         existing = self._repository.get_message(ticket.tenant_id, ticket.ticket_id, message.message_id)
         if existing is not None:
             return MessageOutcome(message=existing, ticket=ticket, duplicate=True)
@@ -316,11 +336,13 @@ class TicketService:
             if escalation_event is not None:
                 events.append(escalation_event)
 
+            events = _with_actor(events, actor)
             try:
                 stored = self._repository.add_message(message, updated, ticket.version, events)
-            except VersionConflictError:
+            except VersionConflictError as conflict:
                 if attempt == MAX_APPEND_ATTEMPTS:
-                    raise
+                    raise TicketBusyError(ticket.ticket_id, attempt) from conflict
+                time.sleep(random.uniform(0, APPEND_BACKOFF_STEP_SECONDS * attempt))
                 logger.info(
                     "ticket changed while appending; retrying",
                     extra={"ticket_id": ticket.ticket_id, "message_id": message.message_id, "attempt": attempt},
@@ -480,6 +502,15 @@ class TicketService:
             )
             return
         self._repository.delete_outbox(events)
+
+
+def _actor(caller: Caller) -> Actor:
+    return Actor(user_id=caller.user_id, role=caller.role)
+
+
+def _with_actor(events: list[EventDetail], actor: Actor) -> list[EventDetail]:
+    """Name the actor on every event of a change; the audit log records it from there."""
+    return [event.model_copy(update={"actor": actor}) for event in events]
 
 
 def _title_from_body(body: str) -> str:

@@ -8,6 +8,7 @@ from functions.domain.errors import DependencyError
 from functions.domain.ports import ModelEndpoint
 from functions.domain.sentiment import MAX_MODEL_TEXT_CHARS
 from functions.models.tickets import TriageVerdict
+from functions.privacy.redaction import redact
 
 
 class TriageAnalyser:
@@ -17,8 +18,9 @@ class TriageAnalyser:
         self._endpoint = endpoint
 
     def classify(self, text: str) -> TriageVerdict:
-        """Return the verdict for one text; raise DependencyError when the endpoint fails."""
-        response = self._endpoint.invoke({"texts": [text[:MAX_MODEL_TEXT_CHARS] or " "]})
+        """Return the verdict for one text, sent with personal data masked; raise DependencyError when
+        the endpoint fails."""
+        response = self._endpoint.invoke({"texts": [redact(text)[:MAX_MODEL_TEXT_CHARS] or " "]})
         return parse_triage_response(response)
 
 

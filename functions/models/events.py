@@ -12,7 +12,17 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.models.caller import Role
 from functions.models.tickets import AuthorType, Channel, Priority, SentimentLabel, TicketStatus
+
+
+class Actor(BaseModel):
+    """Who caused a change: a user with their role, or a component of the service with role system."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user_id: str = Field(min_length=1, max_length=128)
+    role: Role
 
 
 class EventDetail(BaseModel):
@@ -28,6 +38,10 @@ class EventDetail(BaseModel):
     occurred_at: datetime
     tenant_id: str
     ticket_id: str
+    actor: Actor | None = Field(
+        default=None,
+        description="Who caused the change. Optional in schema version 1, so consumers must accept events without it.",
+    )
 
     @classmethod
     def build(cls, **fields: Any) -> EventDetail:

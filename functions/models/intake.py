@@ -13,6 +13,7 @@ from functions.models.tickets import (
     Channel,
     Identifier,
     Priority,
+    ThreadKey,
     reject_control_characters,
 )
 
@@ -30,7 +31,7 @@ class ChannelMessage(BaseModel):
     tenant_id: Identifier
     message_id: Identifier
     channel: Channel
-    thread_key: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    thread_key: ThreadKey
     customer_id: Identifier
     requester_id: Identifier
     author_type: AuthorType = AuthorType.REQUESTER
@@ -41,4 +42,4 @@ class ChannelMessage(BaseModel):
     sent_at: datetime | None = None
     attachments: list[AttachmentRef] = Field(default_factory=list, max_length=20)
 
-    _no_controls = field_validator("subject", "body")(reject_control_characters)
+    _no_controls = field_validator("subject", "body", "category")(reject_control_characters)

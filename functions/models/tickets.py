@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 Identifier = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@\-]*$")
@@ -17,14 +18,33 @@ Label = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w\-. /]+$")
 ]
 
-_CONTROL_CHARACTERS = {chr(code) for code in range(32)} - {"\n", "\r", "\t"}
+# C0 controls (NUL included), DEL and C1 controls: Unicode category Cc.
+_CONTROL_CHARACTERS = {chr(code) for code in (*range(32), *range(0x7F, 0xA0))} - {"\n", "\r", "\t"}
+# Largest integer that JSON clients (JavaScript numbers) hold exactly; bounds every integer field.
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def reject_control_characters(value: str | None) -> str | None:
-    """Raise ValueError when text contains C0 control characters other than tab and newlines."""
+    """Raise ValueError when text contains control characters other than tab and newlines."""
     if value is not None and any(character in _CONTROL_CHARACTERS for character in value):
         raise ValueError("must not contain control characters")
     return value
+
+
+def normalise_thread_key(value: str) -> str:
+    """Return a thread key in Unicode NFC; raise ValueError when it contains control characters.
+
+    Gateways on macOS send decomposed (NFD) Hangul, others composed (NFC): without
+    normalisation one conversation key would open two tickets.
+    """
+    if any(character in _CONTROL_CHARACTERS or character in "\n\r\t" for character in value):
+        raise ValueError("must not contain control characters")
+    return unicodedata.normalize("NFC", value)
+
+
+ThreadKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=256), AfterValidator(normalise_thread_key)
+]
 
 
 class Channel(StrEnum):
@@ -94,7 +114,9 @@ class AttachmentRef(BaseModel):
     bucket: Annotated[str, StringConstraints(min_length=3, max_length=63, pattern=r"^[a-z0-9.\-]+$")]
     key: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
     filename: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
-    size_bytes: int | None = Field(default=None, ge=0)
+    size_bytes: int | None = Field(default=None, ge=0, le=MAX_SAFE_INTEGER)
+
+    _no_controls = field_validator("key", "filename")(reject_control_characters)
 
 
 class CreateTicketRequest(BaseModel):
@@ -109,12 +131,12 @@ class CreateTicketRequest(BaseModel):
     channel: Channel
     category: Label | None = None
     priority: Priority | None = None
-    thread_key: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = Field(
+    thread_key: ThreadKey | None = Field(
         default=None, description="Channel conversation id; later channel messages with it join this ticket."
     )
     attachments: list[AttachmentRef] = Field(default_factory=list, max_length=20)
 
-    _no_controls = field_validator("title", "description", "thread_key")(reject_control_characters)
+    _no_controls = field_validator("title", "description")(reject_control_characters)
 
 
 class UpdateTicketRequest(BaseModel):
@@ -127,7 +149,9 @@ class UpdateTicketRequest(BaseModel):
     priority: Priority | None = None
     queue: Label | None = None
     category: Label | None = None
-    version: int | None = Field(default=None, ge=1, description="Expected version; If-Match works too.")
+    version: int | None = Field(
+        default=None, ge=1, le=MAX_SAFE_INTEGER, description="Expected version; If-Match works too."
+    )
 
 
 class AddMessageRequest(BaseModel):
@@ -153,6 +177,9 @@ class Ticket(BaseModel):
     description: str = ""
     requester_id: str
     customer_id: str
+    created_by: str | None = Field(
+        default=None, description="User id of the caller that opened the ticket; null for channel messages."
+    )
     channel: Channel
     category: str | None = None
     priority: Priority

@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from infra.local.stack import LocalStack, LocalStackConfig
+from infra.local.stack import LocalStack, LocalStackConfig, PortInUseError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-seed", action="store_true", help="start without the sample customers and messages")
     parser.add_argument("--artifacts-dir", type=Path, default=None, help="folder of model artifacts")
+    parser.add_argument(
+        "--secret-file",
+        type=Path,
+        default=None,
+        help="file that receives the signing secret of development tokens (default: .artifacts/dev-token-secret)",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -33,12 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.artifacts_dir is not None:
         config.artifacts_dir = args.artifacts_dir.resolve()
+    if args.secret_file is not None:
+        config.secret_file = args.secret_file.resolve()
 
     stack = LocalStack(config)
     signal.signal(signal.SIGTERM, lambda *_: stack.stop())
     try:
         stack.start()
         stack.wait()
+    except PortInUseError as error:
+        logging.getLogger("local_stack").error("%s", error)
+        return 2
     except KeyboardInterrupt:
         pass
     finally:

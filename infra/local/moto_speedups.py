@@ -16,6 +16,7 @@ from typing import Any
 
 _installed = False
 _lock = threading.Lock()
+_transaction_lock = threading.Lock()
 
 
 def install() -> None:
@@ -42,12 +43,15 @@ def install() -> None:
         original = models.DynamoDBBackend.transact_write_items
 
         def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-            saved = _save_items(self, transact_items)
-            try:
-                original(self, transact_items)
-            except Exception:
-                _restore_items(self, saved)
-                raise
+            # moto's server handles requests on threads and its transactions are not atomic
+            # across them, so transactions run one at a time here, as DynamoDB isolates them.
+            with _transaction_lock:
+                saved = _save_items(self, transact_items)
+                try:
+                    original(self, transact_items)
+                except Exception:
+                    _restore_items(self, saved)
+                    raise
 
         models.DynamoDBBackend.transact_write_items = transact_write_items
         _installed = True

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +27,10 @@ HOST = "127.0.0.1"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
+class PortInUseError(RuntimeError):
+    """A port the local stack needs is taken."""
+
+
 @dataclass
 class LocalStackConfig:
     api_port: int = 8000
@@ -33,6 +38,8 @@ class LocalStackConfig:
     schedule_seconds: float = 60.0
     seed: bool = True
     artifacts_dir: Path = PROJECT_ROOT / ".artifacts" / "models"
+    # Where the signing secret of development tokens is written at every start.
+    secret_file: Path = PROJECT_ROOT / ".artifacts" / "dev-token-secret"
 
 
 @dataclass
@@ -54,6 +61,7 @@ class LocalStack:
 
     def start(self) -> None:
         """Start every component; each logs one line when it is up."""
+        self._check_ports_free()
         self._start_moto()
         self._deploy()
         self._prepare_models()
@@ -86,6 +94,18 @@ class LocalStack:
             pass
 
     # Components.
+
+    def _check_ports_free(self) -> None:
+        """Raise PortInUseError before anything starts, so no request reaches another server."""
+        for port, option in ((self.config.moto_port, "--moto-port"), (self.config.api_port, "--api-port")):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.bind((HOST, port))
+                except OSError as error:
+                    raise PortInUseError(
+                        f"port {port} on {HOST} is already in use ({error.strerror}); stop what uses it or pass "
+                        f"another port with {option}"
+                    ) from error
 
     def _start_moto(self) -> None:
         os.environ.update(
@@ -134,18 +154,26 @@ class LocalStack:
     def _deploy(self) -> None:
         import boto3
 
+        from infra.local.dev_tokens import create_secret_file
         from infra.provision import deploy_resources, environment_for
 
         self.outputs = deploy_resources(boto3.client("cloudformation"))
         os.environ.update(environment_for(self.outputs))
+        secret = create_secret_file(self.config.secret_file)
         os.environ.update(
             {
                 "MODEL_BACKEND": "local",
-                "CALLER_SOURCE": "headers",
+                "CALLER_SOURCE": "dev_tokens",
+                "DEV_TOKEN_SECRET": secret,
                 "MODEL_ARTIFACTS_DIR": str(self.config.artifacts_dir),
             }
         )
         logger.info("resources deployed from infra/resources.yaml: %s", ", ".join(sorted(self.outputs.values())))
+        logger.info(
+            "API callers need a development token: servicedesk token --tenant demo --user supervisor-1 "
+            "--role supervisor --secret-file %s",
+            self.config.secret_file,
+        )
 
     def _prepare_models(self) -> None:
         from ml.sentiment.train import ensure_model
@@ -197,6 +225,9 @@ class LocalStack:
         from chalice.config import Config
         from chalice.local import create_local_server
 
+        from infra.local import gateway
+
+        gateway.install()
         config = Config.create(chalice_app=app, app_name="servicedesk", lambda_timeout=29, lambda_memory_size=512)
         self._http = create_local_server(app, config, HOST, self.config.api_port)
         thread = threading.Thread(target=self._http.serve_forever, name="api", daemon=True)

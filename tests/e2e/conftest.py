@@ -31,14 +31,16 @@ class RunningStack:
     process: subprocess.Popen
     api_url: str
     aws_endpoint: str
+    secret_file: Path
     log: list[str] = field(default_factory=list)
 
-    def headers(self, tenant: str, **extra: str) -> dict[str, str]:
+    def headers(self, tenant: str, user: str = "supervisor-1", role: str = "supervisor", **extra: str) -> dict[str, str]:
+        """JSON headers with a development token signed by this stack's secret."""
+        from infra.local.dev_tokens import mint_token
+
         return {
             "Content-Type": "application/json; charset=utf-8",
-            "X-Tenant-Id": tenant,
-            "X-User-Id": "agent-1",
-            "X-Role": "agent",
+            "Authorization": f"Bearer {mint_token(self.secret_file, tenant, user, role)}",
             **extra,
         }
 
@@ -47,6 +49,7 @@ class RunningStack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     api_port, moto_port = free_port(), free_port()
     artifacts = tmp_path_factory.mktemp("artifacts")
+    secret_file = tmp_path_factory.mktemp("secrets") / "dev-token-secret"
     empty_data = tmp_path_factory.mktemp("no-public-data")
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "MOTO_"))
@@ -57,7 +60,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         [
             sys.executable, "-m", "infra.local",
             "--api-port", str(api_port), "--moto-port", str(moto_port),
-            "--schedule-seconds", "2", "--artifacts-dir", str(artifacts),
+            "--schedule-seconds", "2", "--artifacts-dir", str(artifacts), "--secret-file", str(secret_file),
         ],
         cwd=PROJECT_ROOT,
         env=environment,
@@ -65,7 +68,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    running = RunningStack(process, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{moto_port}")
+    running = RunningStack(process, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{moto_port}", secret_file)
     ready = threading.Event()
 
     def read_output() -> None:

@@ -34,6 +34,7 @@ def test_every_component_logs_its_start(stack: RunningStack) -> None:
         "API serving on",
         "consumer handle_intake polling servicedesk-intake",
         "schedule relay_outbox firing",
+        "API callers need a development token: servicedesk token",
     ):
         assert expected in log
 
@@ -149,7 +150,10 @@ def write_incident_log(path: Path) -> None:
 
 def run_cli(stack: RunningStack, *arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "cli.main", *arguments, "--api-url", stack.api_url, "--aws-endpoint", stack.aws_endpoint],
+        [
+            sys.executable, "-m", "cli.main", *arguments,
+            "--api-url", stack.api_url, "--aws-endpoint", stack.aws_endpoint, "--secret-file", str(stack.secret_file),
+        ],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -212,3 +216,36 @@ def test_replay_messages_scores_each_row(stack: RunningStack, tmp_path: Path) ->
     assert summary["tickets"] == 3
     assert summary["escalations"].get("outage") == 1
     assert sum(summary["sentiment"].values()) == 3
+
+
+def test_api_rejects_missing_and_forged_tokens(stack: RunningStack, http: requests.Session) -> None:
+    forged = stack.headers("demo")["Authorization"][:-4] + "AAAA"
+
+    missing = http.get(f"{stack.api_url}/tickets", headers={"Accept-Language": "ko"})
+    bad = http.get(f"{stack.api_url}/tickets", headers={"Authorization": forged})
+
+    assert missing.status_code == 401
+    assert missing.json()["code"] == "unauthorized"
+    assert missing.json()["request_id"]
+    assert bad.status_code == 401
+    assert bad.json()["details"]["reason"] in {"bad_signature", "malformed"}
+
+
+def test_token_command_mints_working_token(stack: RunningStack, http: requests.Session) -> None:
+    minted = subprocess.run(
+        [
+            sys.executable, "-m", "cli.main", "token", "--tenant", "demo", "--user", "emp-1", "--role", "requester",
+            "--ttl-minutes", "5", "--secret-file", str(stack.secret_file),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    response = http.get(f"{stack.api_url}/tickets", headers={"Authorization": f"Bearer {minted.stdout.strip()}"})
+
+    assert minted.returncode == 0, minted.stderr
+    assert response.status_code == 200
+    assert all(ticket["requester_id"] == "emp-1" for ticket in response.json()["items"])
+    assert stack.secret_file.stat().st_mode & 0o777 == 0o600

@@ -147,7 +147,9 @@ def function_environment(packaged: PackagedApp, logical_id: str, outputs: dict[s
     resolved = {
         "TicketsTable": outputs["TicketsTableName"],
         "IdempotencyTable": outputs["IdempotencyTableName"],
+        "AuditTable": outputs["AuditTableName"],
         "IntakeQueue": outputs["IntakeQueueUrl"],
+        "WebhooksQueue": outputs["WebhooksQueueUrl"],
         "EventBus": outputs["EventBusName"],
         "SentimentEndpointName": outputs["SentimentEndpointName"],
         "TriageEndpointName": outputs["TriageEndpointName"],

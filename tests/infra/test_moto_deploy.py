@@ -17,10 +17,16 @@ pytestmark = pytest.mark.package
 STACK_NAME = "servicedesk-packaged"
 ARTIFACT_BUCKET = "servicedesk-artifacts"
 ENDPOINT_NAME = "servicedesk-sentiment-v2"
+USER_POOL_ARN = "arn:aws:cognito-idp:ap-northeast-2:210987654321:userpool/ap-northeast-2_Example1"
 # NOTE: moto 5.2's CloudFormation warns and creates nothing for these types, so the queue
-# policy that lets EventBridge send to the escalations queue is checked only by the template
-# tests and cfn-lint.
-SKIPPED_BY_MOTO = {"AWS::SQS::QueuePolicy"}
+# policy that lets EventBridge send to the escalations queue, and the partner usage plan and API
+# keys, are checked only by the template tests and cfn-lint.
+SKIPPED_BY_MOTO = {
+    "AWS::SQS::QueuePolicy",
+    "AWS::ApiGateway::ApiKey",
+    "AWS::ApiGateway::UsagePlan",
+    "AWS::ApiGateway::UsagePlanKey",
+}
 # NOTE: moto 5.2 ignores a RestApi's Body (the OpenAPI document SAM writes), so the API has no
 # methods and a Deployment fails with "The REST API doesn't contain any methods". moto does not
 # support a Stage at all. Both are left out here, and the routes are checked on the template.
@@ -49,7 +55,10 @@ def stack(packaged: PackagedApp, moto_environment: dict[str, str]) -> Any:
         cloudformation.create_stack(
             StackName=STACK_NAME,
             TemplateBody=json.dumps(template),
-            Parameters=[{"ParameterKey": "SentimentEndpointName", "ParameterValue": ENDPOINT_NAME}],
+            Parameters=[
+                {"ParameterKey": "SentimentEndpointName", "ParameterValue": ENDPOINT_NAME},
+                {"ParameterKey": "UserPoolArn", "ParameterValue": USER_POOL_ARN},
+            ],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
         )
         cloudformation.get_waiter("stack_create_complete").wait(
@@ -100,7 +109,7 @@ def test_stack_creates_every_supported_resource(stack: dict[str, Any]) -> None:
 def test_functions_get_stack_resource_names(stack: dict[str, Any]) -> None:
     outputs = stack["outputs"]
 
-    for logical_id in ("APIHandler", "HandleIntake", "RelayOutbox"):
+    for logical_id in ("APIHandler", "HandleIntake", "RelayOutbox", "DeliverWebhooks"):
         configuration = function_configuration(stack, logical_id)
         variables = configuration["Environment"]["Variables"]
         assert configuration["Runtime"] == "python3.11"
@@ -108,6 +117,7 @@ def test_functions_get_stack_resource_names(stack: dict[str, Any]) -> None:
         assert variables["IDEMPOTENCY_TABLE_NAME"] == outputs["IdempotencyTableName"]
         assert variables["EVENT_BUS_NAME"] == outputs["EventBusName"]
         assert variables["INTAKE_QUEUE_URL"] == outputs["IntakeQueueUrl"]
+        assert variables["WEBHOOKS_QUEUE_URL"] == outputs["WebhooksQueueUrl"]
         assert variables["SENTIMENT_ENDPOINT_NAME"] == ENDPOINT_NAME
         assert variables["CALLER_SOURCE"] == "authorizer"
         assert variables["MODEL_BACKEND"] == "sagemaker"
@@ -128,6 +138,35 @@ def test_intake_mapping_reports_batch_item_failures(stack: dict[str, Any]) -> No
     assert mapping["EventSourceArn"] == queue_arn
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BatchSize"] == 10
+
+
+def test_webhooks_mapping_and_rule_reach_consumer(stack: dict[str, Any]) -> None:
+    deliver = function_configuration(stack, "DeliverWebhooks")
+    queue_url = stack["outputs"]["WebhooksQueueUrl"]
+    queue_arn = stack["sqs"].get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    [mapping] = stack["lambda"].list_event_source_mappings(FunctionName=deliver["FunctionName"])["EventSourceMappings"]
+
+    stack["events"].put_events(
+        Entries=[
+            {
+                "EventBusName": stack["outputs"]["EventBusName"],
+                "Source": "servicedesk.tickets",
+                "DetailType": "TicketCreated",
+                "Detail": json.dumps({"tenant_id": "acme", "event_id": "01PROBE"}),
+            },
+            {
+                "EventBusName": stack["outputs"]["EventBusName"],
+                "Source": "servicedesk.webhooks",
+                "DetailType": "WebhookDisabled",
+                "Detail": json.dumps({"tenant_id": "acme"}),
+            },
+        ]
+    )
+    messages = stack["sqs"].receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+
+    assert mapping["EventSourceArn"] == queue_arn
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert [json.loads(message["Body"])["detail-type"] for message in messages] == ["TicketCreated"]
 
 
 def test_intake_queue_redrives_to_dead_letter_queue(stack: dict[str, Any]) -> None:

@@ -38,6 +38,7 @@ def complete_zip_names() -> list[str]:
         "pydantic_core/_pydantic_core.cpython-311-x86_64-linux-gnu.so",
         "pydantic_settings/__init__.py",
         "aws_lambda_powertools/__init__.py",
+        "jwt/__init__.py",
         "wrapt/_wrappers.cpython-311-x86_64-linux-gnu.so",
     ]
 
@@ -165,4 +166,21 @@ def test_template_with_typeless_event_fails() -> None:
     template = {"Resources": {"Consumer": sam_function(Events={"RenamedSqsEventSource": {"Properties": {"BatchSize": 10}}})}}
 
     with pytest.raises(package.PackagingError, match="event RenamedSqsEventSource of Consumer has no Type"):
+        package.check_template(template)
+
+
+def test_template_with_placeholder_user_pool_fails() -> None:
+    from functions.api.auth import PLACEHOLDER_USER_POOL_ARN
+
+    authorizer = {"x-amazon-apigateway-authorizer": {"providerARNs": [PLACEHOLDER_USER_POOL_ARN]}}
+    template = {
+        "Resources": {
+            "RestAPI": {
+                "Type": "AWS::Serverless::Api",
+                "Properties": {"DefinitionBody": {"securityDefinitions": {"Renamed": authorizer}}},
+            }
+        }
+    }
+
+    with pytest.raises(package.PackagingError, match="placeholder user pool"):
         package.check_template(template)

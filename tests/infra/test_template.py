@@ -165,7 +165,7 @@ def test_roles_use_policy_file(packaged: PackagedApp) -> None:
     expected = json.loads(POLICY_FILE.read_text("utf-8"))
     roles = resources_of_type(packaged.template, "AWS::IAM::Role")
 
-    assert set(roles) == {"ApiHandlerRole", "HandleIntakeRole", "RelayOutboxRole"}
+    assert set(roles) == {"ApiHandlerRole", "HandleIntakeRole", "RelayOutboxRole", "DeliverWebhooksRole"}
     for logical_id, role in roles.items():
         documents = [policy["PolicyDocument"] for policy in role["Properties"]["Policies"]]
         assert documents == [expected], logical_id
@@ -179,6 +179,10 @@ def test_policy_scopes_data_actions_to_stack_resources() -> None:
         {"Fn::Sub": "${TicketsTable.Arn}/index/*"},
     ]
     assert statements["IdempotencyTable"]["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+    assert statements["AuditTable"]["Resource"] == [
+        {"Fn::GetAtt": ["AuditTable", "Arn"]},
+        {"Fn::Sub": "${AuditTable.Arn}/index/*"},
+    ]
     assert statements["DomainEvents"]["Resource"] == {"Fn::GetAtt": ["EventBus", "Arn"]}
     assert statements["IntakeQueue"]["Resource"] == {"Fn::GetAtt": ["IntakeQueue", "Arn"]}
     assert sorted(statements["IntakeQueue"]["Action"]) == ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
@@ -246,8 +250,10 @@ def test_environment_points_at_stack_resources(packaged: PackagedApp) -> None:
     expected = {
         "TABLE_NAME": {"Ref": "TicketsTable"},
         "IDEMPOTENCY_TABLE_NAME": {"Ref": "IdempotencyTable"},
+        "AUDIT_TABLE_NAME": {"Ref": "AuditTable"},
         "EVENT_BUS_NAME": {"Fn::GetAtt": ["EventBus", "Name"]},
         "INTAKE_QUEUE_URL": {"Ref": "IntakeQueue"},
+        "WEBHOOKS_QUEUE_URL": {"Ref": "WebhooksQueue"},
         "SENTIMENT_ENDPOINT_NAME": {"Ref": "SentimentEndpointName"},
         "TRIAGE_ENDPOINT_NAME": {"Ref": "TriageEndpointName"},
         "CALLER_SOURCE": "authorizer",
@@ -274,7 +280,7 @@ def test_environment_names_settings_fields(packaged: PackagedApp) -> None:
 def test_functions_run_python311_with_tracing(packaged: PackagedApp) -> None:
     all_functions = functions(packaged.template)
 
-    assert set(all_functions) == {"APIHandler", "HandleIntake", "RelayOutbox"}
+    assert set(all_functions) == {"APIHandler", "HandleIntake", "RelayOutbox", "DeliverWebhooks"}
     for function_id, function in all_functions.items():
         assert function["Properties"]["Runtime"] == package.LAMBDA_RUNTIME, function_id
         assert function["Properties"]["Tracing"] == "Active", function_id
@@ -305,3 +311,79 @@ def test_merge_template_changes_only_generated_resources(packaged: PackagedApp) 
     for logical_id, resource in packaged.template["Resources"].items():
         assert "Type" in resource, f"infra/functions.yaml changes {logical_id}, which chalice did not generate"
     assert list(package.mixed_intrinsics(packaged.template)) == []
+
+
+def test_audit_table_is_append_only_for_functions() -> None:
+    statements = json.loads(POLICY_FILE.read_text("utf-8"))["Statement"]
+    audit_table = {"Fn::GetAtt": ["AuditTable", "Arn"]}
+    rewriting = {"dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}
+
+    [allow] = [statement for statement in statements if statement["Sid"] == "AuditTable"]
+    [deny] = [statement for statement in statements if statement["Sid"] == "AuditTableAppendOnly"]
+    assert sorted(allow["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Resource"] == audit_table
+    assert rewriting <= set(deny["Action"])
+    for statement in statements:
+        if statement["Effect"] == "Allow" and audit_table in as_list(statement["Resource"]):
+            assert not rewriting & set(as_list(statement["Action"])), statement["Sid"]
+
+
+def test_audit_table_keeps_its_data(packaged: PackagedApp) -> None:
+    table = packaged.template["Resources"]["AuditTable"]
+
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+    assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert {"AttributeName": "SK", "AttributeType": "N"} in table["Properties"]["AttributeDefinitions"]
+
+
+def test_webhooks_consumer_reads_webhooks_queue(packaged: PackagedApp) -> None:
+    template = packaged.template
+    all_queues = queues(template)
+    names = {queue["Properties"]["QueueName"]: logical_id for logical_id, queue in all_queues.items()}
+    webhooks_id = names[resources.WEBHOOKS_QUEUE_NAME]
+
+    [(function_id, _, properties)] = [
+        event for event in sqs_events(template) if referenced_logical_id(event[2]["Queue"]) == webhooks_id
+    ]
+    assert function_id == "DeliverWebhooks"
+    assert properties["BatchSize"] == resources.WEBHOOKS_BATCH_SIZE
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert functions(template)["DeliverWebhooks"]["Properties"]["Handler"] == "app.deliver_webhooks"
+    redrive = all_queues[webhooks_id]["Properties"]["RedrivePolicy"]
+    dead_letter_id = referenced_logical_id(redrive["deadLetterTargetArn"])
+    assert all_queues[dead_letter_id]["Properties"]["QueueName"] == resources.WEBHOOKS_DEAD_LETTER_QUEUE_NAME
+
+
+def test_webhooks_rule_sends_every_ticket_event(packaged: PackagedApp) -> None:
+    template = packaged.template
+    rule = template["Resources"]["WebhooksRule"]["Properties"]
+    [policy] = [
+        resource["Properties"]
+        for resource in resources_of_type(template, "AWS::SQS::QueuePolicy").values()
+        if resource["Properties"]["Queues"] == [{"Ref": "WebhooksQueue"}]
+    ]
+
+    assert rule["EventPattern"] == {"source": [Settings.model_fields["event_source"].default]}
+    assert rule["EventBusName"] == Settings.model_fields["event_bus_name"].default
+    assert [referenced_logical_id(target["Arn"]) for target in rule["Targets"]] == ["WebhooksQueue"]
+    [statement] = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": ["WebhooksRule", "Arn"]}
+    # WebhookDisabled has another source, so the rule never sends it back to the queue.
+    assert Settings.model_fields["webhook_event_source"].default not in rule["EventPattern"]["source"]
+
+
+def test_webhooks_consumer_may_requeue_deliveries() -> None:
+    statements = {statement["Sid"]: statement for statement in json.loads(POLICY_FILE.read_text("utf-8"))["Statement"]}
+
+    assert statements["WebhooksQueue"]["Resource"] == {"Fn::GetAtt": ["WebhooksQueue", "Arn"]}
+    assert sorted(statements["WebhooksQueue"]["Action"]) == [
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+        "sqs:SendMessage",
+    ]
+    assert "dynamodb:UpdateItem" in statements["TicketsTable"]["Action"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import unicodedata
 from typing import Any
 
 import boto3
@@ -159,6 +161,71 @@ def test_poison_message_reaches_dead_letter_queue(app, aws: dict[str, str], monk
     assert [message["Body"] for message in dead] == ["{broken"]
     assert sum(r["failed"] for r in receives) == 5
     assert sqs.receive_message(QueueUrl=aws["IntakeQueueUrl"]).get("Messages") is None
+
+
+def hostile_bodies(tenant: str) -> dict[str, str]:
+    """Queue message bodies that must fail on their own, by what is wrong with them."""
+    good = channel_message(tenant, "hostile-ok")
+    return {
+        "deep nesting": "[" * 100_000 + "]" * 100_000,
+        "duplicate key": json.dumps(good)[:-1] + ', "tenant_id": "t-other"}',
+        "lone surrogate": json.dumps({**good, "message_id": "h-2", "body": "\ud800"}),
+        "base64 of invalid UTF-8": base64.b64encode(b"\xff\xfe{\"body\": \"\xc0\xaf\"}").decode(),
+        "NaN": json.dumps({**good, "message_id": "h-3"})[:-1] + ', "attachments": [{"bucket": "abc", "key": "k", "size_bytes": NaN}]}',
+        "huge integer": json.dumps({**good, "message_id": "h-4", "attachments": [{"bucket": "abc", "key": "k", "size_bytes": 10**39}]}),
+        "NUL in thread key": json.dumps({**good, "message_id": "h-5", "thread_key": "thread\u0000"}),
+    }
+
+
+def test_hostile_payloads_fail_alone(app, api: Api, tenant: str) -> None:
+    hostile = hostile_bodies(tenant)
+    one_megabyte = json.dumps(channel_message(tenant, "h-big", body="가" * 350_000), ensure_ascii=False)
+    assert len(one_megabyte.encode()) > 1_000_000
+
+    result = invoke(
+        app,
+        "handle_intake",
+        batch(channel_message(tenant, "ok-1", "thread-ok-1"), *hostile.values(), one_megabyte, channel_message(tenant, "ok-2", "thread-ok-2")),
+    )
+
+    failed = [item["itemIdentifier"] for item in result["batchItemFailures"]]
+    assert failed == [f"sqs-{index}" for index in range(1, len(hostile) + 2)]
+    assert {ticket["thread_key"] for ticket in api.call("get", "/tickets").json["items"]} == {"thread-ok-1", "thread-ok-2"}
+
+
+def test_hostile_payloads_reach_dead_letter_queue(app, aws: dict[str, str], monkeypatch, tenant: str) -> None:
+    sqs = boto3.client("sqs")
+    hostile = hostile_bodies(tenant)
+    for body in hostile.values():
+        sqs.send_message(QueueUrl=aws["IntakeQueueUrl"], MessageBody=body)
+    sqs.send_message(QueueUrl=aws["IntakeQueueUrl"], MessageBody=json.dumps(channel_message(tenant, "dlq-good")))
+    monkeypatch.setattr(pollers, "LOCAL_RETRY_DELAY_SECONDS", 0)
+    poller = pollers.QueuePoller(app, sqs, aws["IntakeQueueUrl"], "handle_intake")
+
+    receives = [poller.poll_once(wait_seconds=0) for _ in range(8)]
+
+    assert receives[0]["failed"] == len(hostile)
+    dead: list[str] = []
+    for _ in range(5):
+        for message in sqs.receive_message(QueueUrl=aws["IntakeDeadLetterQueueUrl"], MaxNumberOfMessages=10).get("Messages", []):
+            dead.append(message["Body"])
+            sqs.delete_message(QueueUrl=aws["IntakeDeadLetterQueueUrl"], ReceiptHandle=message["ReceiptHandle"])
+    assert set(hostile.values()) <= set(dead)
+    assert not any("dlq-good" in body for body in dead)
+    assert sqs.receive_message(QueueUrl=aws["IntakeQueueUrl"]).get("Messages") is None
+
+
+def test_thread_key_in_nfd_joins_nfc_ticket(app, api: Api, tenant: str) -> None:
+    composed = unicodedata.normalize("NFC", "상담-42")
+    decomposed = unicodedata.normalize("NFD", "상담-42")
+    assert composed != decomposed
+
+    invoke(app, "handle_intake", batch(channel_message(tenant, "n-1", composed, body="첫 문의")))
+    invoke(app, "handle_intake", batch(channel_message(tenant, "n-2", decomposed, body="이어서 문의")))
+
+    tickets = api.call("get", "/tickets").json["items"]
+    assert [ticket["thread_key"] for ticket in tickets] == [composed]
+    assert tickets[0]["message_count"] == 2
 
 
 def test_failed_publish_is_relayed_by_schedule(app, api: Api, tenant: str, aws: dict[str, str], monkeypatch) -> None:

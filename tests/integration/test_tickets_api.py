@@ -179,7 +179,7 @@ def test_malformed_body_is_400(api: Api, raw: bytes) -> None:
 
 
 def test_missing_caller_is_401(client) -> None:
-    response = client.http.get("/tickets", headers={"X-Tenant-Id": "acme"})
+    response = client.http.get("/tickets", headers={"Content-Type": "application/json"})
 
     assert response.status_code == 401
     assert json.loads(response.body)["code"] == "unauthorized"
@@ -309,7 +309,7 @@ def test_concurrent_updates_one_conflicts(api: Api, tenant: str) -> None:
     from functions.models.tickets import UpdateTicketRequest
 
     ticket = api.create_ticket()
-    caller = Caller(tenant_id=tenant, user_id="agent-1", role="agent")
+    caller = Caller(tenant_id=tenant, user_id="supervisor-1", role="supervisor")
     service = wiring.ticket_service()
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
@@ -338,7 +338,7 @@ def test_conversation_spans_channels(api: Api) -> None:
 
     by_phone = api.call("post", path, {"body": "전화로 이어서 말씀드립니다.", "channel": "phone_transcript", "author_id": "requester-1"})
     by_agent = api.call(
-        "post", path, {"body": "확인했습니다. 원격 점검하겠습니다.", "channel": "email", "author_type": "agent", "author_id": "agent-1"}
+        "post", path, {"body": "확인했습니다. 원격 점검하겠습니다.", "channel": "email", "author_type": "agent", "author_id": "supervisor-1"}
     )
     listed = api.call("get", path)
 

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
+from datetime import timedelta
 
+import jwt
 import pytest
 from chalice.app import Request
+from pydantic import ValidationError
 
-from functions.api.http import HttpError, parse_body, resolve_caller, response_for_error
+from functions.api.auth import mint_dev_token
+from functions.api.http import STATUS_BY_CODE, HttpError, parse_body, resolve_caller, response_for_error
 from functions.api.messages import CATALOGUE, preferred_language, render
 from functions.domain.errors import InvalidTransitionError, NotFoundError
 from functions.models.tickets import CreateTicketRequest
 from functions.settings import Settings
+
+SECRET = "unit-test-secret-for-development-tokens-0123"
+ISSUER = "servicedesk-local"
+DEV_SETTINGS = Settings(caller_source="dev_tokens", dev_token_secret=SECRET, dev_token_issuer=ISSUER)
 
 
 def make_request(body: bytes = b"", headers: dict[str, str] | None = None, context: dict | None = None) -> Request:
@@ -26,6 +36,10 @@ def make_request(body: bytes = b"", headers: dict[str, str] | None = None, conte
             "stageVariables": None,
         }
     )
+
+
+def bearer(token: str) -> Request:
+    return make_request(headers={"authorization": f"Bearer {token}"})
 
 
 @pytest.mark.parametrize(
@@ -74,31 +88,153 @@ def test_parse_body_accepts_utf8_charset() -> None:
 
 
 def test_caller_from_authorizer_claims() -> None:
-    claims = {"custom:tenant_id": "acme", "sub": "user-1", "custom:role": "supervisor"}
+    claims = {"custom:tenant_id": "acme", "sub": "user-1", "custom:role": "agent", "custom:queues": "hardware, identity"}
     request = make_request(context={"authorizer": {"claims": claims}})
 
     caller = resolve_caller(request, Settings(caller_source="authorizer"))
 
-    assert (caller.tenant_id, caller.user_id, caller.role.value) == ("acme", "user-1", "supervisor")
+    assert (caller.tenant_id, caller.user_id, caller.role.value) == ("acme", "user-1", "agent")
+    assert caller.queues == frozenset({"hardware", "identity"})
 
 
-def test_authorizer_mode_ignores_headers() -> None:
-    request = make_request(headers={"x-tenant-id": "acme", "x-user-id": "u", "x-role": "admin"})
+def test_authorizer_mode_ignores_bearer_token() -> None:
+    token = mint_dev_token(SECRET, ISSUER, "acme", "u", "admin", timedelta(minutes=5))
+    request = make_request(headers={"authorization": f"Bearer {token}"})
 
     with pytest.raises(HttpError) as caught:
         resolve_caller(request, Settings(caller_source="authorizer"))
 
     assert caught.value.code == "unauthorized"
+    assert caught.value.details["reason"] == "claims_missing"
+
+
+def test_dev_token_identifies_caller() -> None:
+    token = mint_dev_token(SECRET, ISSUER, "acme", "user-1", "agent", timedelta(minutes=5), ["hardware"])
+
+    caller = resolve_caller(bearer(token), DEV_SETTINGS)
+
+    assert (caller.tenant_id, caller.user_id, caller.role.value) == ("acme", "user-1", "agent")
+    assert caller.queues == frozenset({"hardware"})
+
+
+def test_dev_mode_ignores_unverified_claims() -> None:
+    claims = {"custom:tenant_id": "acme", "sub": "user-1", "custom:role": "admin"}
+    request = make_request(context={"authorizer": {"claims": claims}})
+
+    with pytest.raises(HttpError) as caught:
+        resolve_caller(request, DEV_SETTINGS)
+
+    assert caught.value.code == "unauthorized"
+    assert caught.value.details["reason"] == "missing"
+
+
+def signed(claims: dict, secret: str = SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+def valid_claims(**changes: object) -> dict:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "sub": "user-1", "tenant": "acme", "role": "requester", "iat": now, "exp": now + 300}
+    claims.update(changes)
+    return {key: value for key, value in claims.items() if value is not None}
+
+
+@pytest.mark.parametrize(
+    ("authorization", "code", "reason"),
+    [
+        (None, "unauthorized", "missing"),
+        ("", "unauthorized", "missing"),
+        ("Basic dXNlcjpwYXNz", "token_invalid", "malformed"),
+        ("Bearer ", "token_invalid", "malformed"),
+        ("Bearer not-a-jwt", "token_invalid", "malformed"),
+        ("Bearer a.b.c", "token_invalid", "malformed"),
+        ("Bearer " + "x" * 9000, "token_invalid", "malformed"),
+        ("Bearer " + signed(valid_claims(exp=int(time.time()) - 3600)), "token_expired", "expired"),
+        ("Bearer " + signed(valid_claims(), secret="another-secret-of-sufficient-length-0123456"), "token_invalid", "bad_signature"),
+        ("Bearer " + signed(valid_claims(iss="someone-else")), "token_invalid", "wrong_issuer"),
+        ("Bearer " + signed(valid_claims(tenant=None)), "token_invalid", "claims_missing"),
+        ("Bearer " + signed(valid_claims(exp=None)), "token_invalid", "claims_missing"),
+        ("Bearer " + signed(valid_claims(iat=int(time.time()) + 3600)), "token_invalid", "not_yet_valid"),
+        ("Bearer " + signed(valid_claims(), secret=SECRET * 2, algorithm="HS512"), "token_invalid", "malformed"),
+        ("Bearer " + signed(valid_claims(), secret="", algorithm="none"), "token_invalid", "malformed"),
+        ("Bearer " + signed(valid_claims(role="root")), "token_invalid", "claims_invalid"),
+        ("Bearer " + signed(valid_claims(queues=["a", "b"])), "token_invalid", "claims_invalid"),
+    ],
+    ids=[
+        "absent", "empty", "basic-scheme", "empty-bearer", "not-jwt", "garbage-segments", "oversized", "expired",
+        "bad-signature", "wrong-issuer", "no-tenant", "no-exp", "issued-in-future", "other-algorithm", "alg-none",
+        "unknown-role", "queues-not-string",
+    ],
+)
+def test_bad_dev_token_is_401(authorization: str | None, code: str, reason: str) -> None:
+    request = make_request(headers={"authorization": authorization} if authorization is not None else {})
+
+    with pytest.raises(HttpError) as caught:
+        resolve_caller(request, DEV_SETTINGS)
+
+    assert caught.value.code == code
+    assert caught.value.details["reason"] == reason
+    assert STATUS_BY_CODE[code] == 401
 
 
 @pytest.mark.parametrize("tenant", ["ac me", "a#b", "x" * 200, ""])
 def test_malformed_tenant_is_401(tenant: str) -> None:
-    request = make_request(headers={"x-tenant-id": tenant, "x-user-id": "u", "x-role": "agent"})
+    token = signed(valid_claims(tenant=tenant or None))
 
     with pytest.raises(HttpError) as caught:
-        resolve_caller(request, Settings(caller_source="headers"))
+        resolve_caller(bearer(token), DEV_SETTINGS)
 
-    assert caught.value.code == "unauthorized"
+    assert caught.value.code == "token_invalid"
+
+
+def test_denial_log_omits_token(caplog: pytest.LogCaptureFixture) -> None:
+    token = signed(valid_claims(exp=int(time.time()) - 60))
+    request = make_request(
+        headers={"authorization": f"Bearer {token}"}, context={"requestId": "req-42", "resourcePath": "/tickets"}
+    )
+
+    with caplog.at_level(logging.WARNING, logger="servicedesk"), pytest.raises(HttpError):
+        resolve_caller(request, DEV_SETTINGS)
+
+    [record] = [record for record in caplog.records if record.getMessage() == "request unauthenticated"]
+    assert record.request_id == "req-42"
+    assert record.reason == "expired"
+    assert token not in caplog.text
+    assert token.split(".")[1] not in caplog.text
+
+
+@pytest.mark.parametrize(("language", "expected"), [("en", "has expired"), ("ko", "만료되었습니다")])
+def test_expired_token_body_is_typed(language: str, expected: str) -> None:
+    token = signed(valid_claims(exp=int(time.time()) - 60))
+    request = make_request(headers={"authorization": f"Bearer {token}", "accept-language": language})
+
+    with pytest.raises(HttpError) as caught:
+        resolve_caller(request, DEV_SETTINGS)
+    response = response_for_error(request, caught.value, "req-1")
+    body = json.loads(response.body)
+
+    assert response.status_code == 401
+    assert body["code"] == "token_expired"
+    assert body["details"]["reason"] == "expired"
+    assert expected in body["message"]
+    assert token not in response.body
+
+
+def test_dev_tokens_need_long_secret() -> None:
+    with pytest.raises(ValidationError, match="DEV_TOKEN_SECRET"):
+        Settings(caller_source="dev_tokens", dev_token_secret="short")
+
+
+def test_dev_tokens_rejected_inside_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.11")
+
+    with pytest.raises(ValidationError, match="cannot run inside Lambda"):
+        Settings(caller_source="dev_tokens", dev_token_secret=SECRET)
+
+
+def test_headers_caller_source_is_gone() -> None:
+    with pytest.raises(ValidationError):
+        Settings(caller_source="headers")
 
 
 def test_domain_errors_map_to_status() -> None:

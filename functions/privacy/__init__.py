@@ -1,0 +1,1 @@
+"""Personal data protection: detection and masking of personal data in free text."""
