@@ -57,7 +57,7 @@ class LatencyLog:
 class ApiClient:
     """JSON over HTTP as one caller of one tenant, with a connection pool per thread.
 
-    Requests carry a development token signed with the local stack's secret file; the default
+    Requests carry a development token signed with the local stack's secret file. The default
     role, supervisor, may read and change every ticket of the tenant, as a replay must.
     """
 

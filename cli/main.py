@@ -13,8 +13,10 @@ from ml.registry import MODEL_NAMES, load_commands
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
-    """Build the parser; a model's own arguments are loaded only for the model named in argv,
-    because importing every model package (scikit-learn among them) takes seconds."""
+    """Build the parser, loading a model's own arguments only for the model named in argv.
+
+    Importing every model package (scikit-learn among them) would take seconds.
+    """
     parser = argparse.ArgumentParser(prog="servicedesk", description="Service desk tools for the local stack and models.")
     commands = parser.add_subparsers(dest="command", required=True)
 

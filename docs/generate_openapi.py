@@ -241,7 +241,7 @@ AUDIT_OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
 }
 
-# Who may see a ticket, repeated in the descriptions of the ticket operations.
+# Rule for who may see a ticket, repeated in the descriptions of the ticket operations.
 TICKET_VISIBILITY = (
     " Requesters see their own tickets (others answer 404), agents the tickets of their queues and "
     "those assigned to them (others answer 403), supervisors and admins the whole tenant."

@@ -45,8 +45,8 @@ blueprint = Blueprint(__name__)
 # Chalice rejects unlisted media types with its own error body. Accepting every type here lets
 # parse_body return 415 in the API's typed error format instead.
 ANY_MEDIA_TYPE = ["*/*"]
-# Query parameters of the list routes; any other parameter is rejected with 400 naming it, so that
-# a misspelt filter cannot silently return the unfiltered list.
+# Query parameters of the list routes. Any other parameter is rejected with 400 naming it, so a
+# misspelt filter cannot silently return the unfiltered list.
 LIST_TICKETS_PARAMETERS = frozenset(
     {"status", "customer_id", "assignee_id", "queue", "priority", "requester_id", "limit", "cursor"}
 )

@@ -19,7 +19,7 @@ from functions.settings import get_settings
 
 blueprint = Blueprint(__name__)
 
-# Accepting every media type lets parse_body answer 415 in the API's error format.
+# Accepting every media type lets parse_body return 415 in the API's error format.
 ANY_MEDIA_TYPE = ["*/*"]
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9]{1,64}$")
 # Responses that carry a signing secret must not be kept by any cache on the way.

@@ -41,7 +41,7 @@ REQUESTER_STATUSES = frozenset({TicketStatus.CLOSED, TicketStatus.REOPENED})
 
 @dataclass(frozen=True)
 class Denial:
-    """Why a caller may not do something. With `hidden` the API returns 404, so existence does not leak."""
+    """Reason a caller may not do something. With `hidden` the API returns 404, so existence does not leak."""
 
     reason: str
     problem: str

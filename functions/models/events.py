@@ -17,7 +17,7 @@ from functions.models.tickets import AuthorType, Channel, Priority, SentimentLab
 
 
 class Actor(BaseModel):
-    """Who caused a change: a user with their role, or a component of the service with role system."""
+    """Cause of a change: a user with their role, or a component of the service with role system."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

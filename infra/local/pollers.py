@@ -48,8 +48,8 @@ class QueuePoller:
             result = invoke(self._app, self._handler_name, sqs_event(self._queue_arn, messages))
             failed_ids = {failure["itemIdentifier"] for failure in (result or {}).get("batchItemFailures", [])}
         except BatchProcessingError:
-            # Powertools raises this when every record failed; each failure was already logged
-            # by the handler with its ids, and Lambda would retry the whole batch the same way.
+            # Powertools raises this when every record failed. The handler already logged each
+            # failure with its ids, and Lambda would retry the whole batch the same way.
             failed_ids = {message["MessageId"] for message in messages}
         except Exception:  # noqa: BLE001 - a crashed invocation fails the whole batch, as on Lambda
             logger.exception("consumer %s crashed; the whole batch will be retried", self._handler_name)

@@ -15,7 +15,7 @@ _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def artifacts_root() -> Path:
-    """Return the folder that holds one sub-folder of artifacts per model."""
+    """Return the folder that contains one sub-folder of artifacts per model."""
     configured = os.environ.get(ARTIFACTS_VARIABLE)
     if configured:
         return Path(configured).expanduser().resolve()

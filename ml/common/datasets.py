@@ -1,4 +1,4 @@
-"""Where the public data sets used for training and evaluation live."""
+"""Location of the public data sets used for training and evaluation."""
 
 from __future__ import annotations
 

@@ -135,7 +135,7 @@ def parse_generic_line(line: str) -> LogRecord:
     """Parse a line of an unknown format: find the level word and the `component:` token.
 
     Header tokens such as dates, times, host names and process ids are dropped where they can
-    be told apart; otherwise the whole line is the message, which masking then normalises.
+    be recognised. Otherwise the whole line is the message, which masking then normalises.
     """
     text = line.strip()
     if text.count("|") >= 3:

@@ -123,7 +123,7 @@ def test_operation_never_fails_or_breaks_schema(
             fuzz_valid()
             fuzz_invalid()
         except BaseException:
-            # The stack's own log holds the traceback of a 5xx, or why the stack exited.
+            # The stack's own log contains the traceback of a 5xx, or why the stack exited.
             state = "exited" if stack.process.poll() is not None else "running"
             print(f"local stack {state}; last lines of its log:\n" + "\n".join(stack.log[-80:]))
             raise
