@@ -5,6 +5,11 @@ the transaction, so each `TransactWriteItems` costs time in proportion to the ta
 replay of a few thousand tickets slows to seconds per request. This module replaces the table
 copy with a copy of only the items the transaction names, and restores those items when the
 transaction is cancelled. Conditions and cancellation reasons still come from moto's own code.
+
+moto 5.2's SQS ReceiveMessage also computes every attribute of the queue, each a pass over all
+its messages, once per message it returns, only to read the retention period. With a few
+thousand messages waiting, one receive takes seconds and the queue never catches up. The patch
+reads the retention period from the queue directly; which messages are returned is unchanged.
 """
 
 from __future__ import annotations
@@ -54,7 +59,19 @@ def install() -> None:
                     raise
 
         models.DynamoDBBackend.transact_write_items = transact_write_items
+        _install_sqs_retention_check()
         _installed = True
+
+
+def _install_sqs_retention_check() -> None:
+    from moto.core.utils import unix_time
+    from moto.sqs.models import SQSBackend
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention_seconds = int(self.get_queue(queue_name).message_retention_period)
+        return retention_seconds + message.sent_timestamp / 1000 > unix_time()
+
+    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
 
 
 def _save_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any], Any]]:

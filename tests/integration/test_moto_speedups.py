@@ -54,3 +54,26 @@ def test_committed_transaction_writes_all_items(table: str) -> None:
 
     for key in ("speed#c", "speed#d"):
         assert "Item" in dynamodb.get_item(TableName=table, Key={"PK": {"S": key}, "SK": {"S": "x"}})
+
+
+def test_sqs_receive_keeps_retention_rule(aws: dict[str, str]) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import sqs_backends
+
+    moto_speedups.install()
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="speedups-retention", Attributes={"MessageRetentionPeriod": "60"})[
+        "QueueUrl"
+    ]
+    sqs.send_message(QueueUrl=queue_url, MessageBody="expired")
+    sqs.send_message(QueueUrl=queue_url, MessageBody="fresh")
+    queue = sqs_backends[DEFAULT_ACCOUNT_ID]["ap-northeast-2"].queues["speedups-retention"]
+    expired = next(message for message in queue._messages if message.body == "expired")
+    expired.sent_timestamp -= 120_000
+
+    bodies = set()
+    for _ in range(3):
+        response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+        bodies.update(message["Body"] for message in response.get("Messages", []))
+
+    assert bodies == {"fresh"}
