@@ -10,6 +10,12 @@ moto 5.2's SQS ReceiveMessage also computes every attribute of the queue, each a
 its messages, once per message it returns, only to read the retention period. With a few
 thousand messages waiting, one receive takes seconds and the queue never catches up. The patch
 reads the retention period from the queue directly; which messages are returned is unchanged.
+EventBridge's delivery to an SQS target reads the same attributes once per event, so the patch
+reads the queue's content-based deduplication setting directly as well.
+
+moto 5.2's DynamoDB Query also sorts every item of the table before it picks the key's
+partition. A query of the table's own key now reads only that partition, and a query of an
+index skips the sort, which moto does again on the matching items.
 """
 
 from __future__ import annotations
@@ -60,6 +66,8 @@ def install() -> None:
 
         models.DynamoDBBackend.transact_write_items = transact_write_items
         _install_sqs_retention_check()
+        _install_sqs_send_check()
+        _install_partition_query()
         _installed = True
 
 
@@ -72,6 +80,79 @@ def _install_sqs_retention_check() -> None:
         return retention_seconds + message.sent_timestamp / 1000 > unix_time()
 
     SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+
+
+def _install_sqs_send_check() -> None:
+    from moto.sqs.models import Queue
+
+    def attributes_for_send(queue: Any) -> dict[str, Any]:
+        # SQSBackend.send_message reads only this key of Queue.attributes.
+        return {"ContentBasedDeduplication": str(bool(getattr(queue, "content_based_deduplication", False))).lower()}
+
+    from moto.sqs import models as sqs_models
+
+    original_send = sqs_models.SQSBackend.send_message
+
+    def send_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        queue = self.get_queue(queue_name)
+        # Keyed by thread: moto serves requests on threads, and only this send may see them.
+        queue._send_attributes = (threading.get_ident(), attributes_for_send(queue))
+        try:
+            return original_send(self, queue_name, *args, **kwargs)
+        finally:
+            queue.__dict__.pop("_send_attributes", None)
+
+    real_attributes = Queue.attributes
+
+    def attributes(queue: Any) -> dict[str, Any]:
+        cheap = queue.__dict__.get("_send_attributes")
+        if cheap is not None and cheap[0] == threading.get_ident():
+            return cheap[1]
+        return real_attributes.fget(queue)
+
+    Queue.attributes = property(attributes)
+    sqs_models.SQSBackend.send_message = send_message
+
+
+_query_partition = threading.local()
+
+
+def _install_partition_query() -> None:
+    from moto.dynamodb.models.table import Table
+
+    original_query = Table.query
+    original_all_items = Table.all_items
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs["index_name"] if "index_name" in kwargs else (args[6] if len(args) > 6 else None)
+        _query_partition.value = (self, hash_key, index_name)
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _query_partition.value = None
+
+    def all_items(self: Any) -> Any:
+        hint = getattr(_query_partition, "value", None)
+        if hint is None or hint[0] is not self:
+            return original_all_items(self)
+        _, hash_key, index_name = hint
+        if index_name is not None:
+            return _unsorted_items(self)
+        if hash_key is None:
+            return original_all_items(self)
+        partition = self.items.get(hash_key)
+        if partition is None:
+            return []
+        return list(partition.values()) if self.range_key_attr else [partition]
+
+    Table.query = query
+    Table.all_items = all_items
+
+
+def _unsorted_items(table: Any) -> list[Any]:
+    if not table.range_key_attr:
+        return list(table.items.values())
+    return [item for partition in table.items.values() for item in partition.values()]
 
 
 def _save_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any], Any]]:

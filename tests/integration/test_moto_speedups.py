@@ -77,3 +77,86 @@ def test_sqs_receive_keeps_retention_rule(aws: dict[str, str]) -> None:
         bodies.update(message["Body"] for message in response.get("Messages", []))
 
     assert bodies == {"fresh"}
+
+
+def test_table_query_reads_one_partition_in_order(table: str) -> None:
+    dynamodb = boto3.client("dynamodb")
+    for partition in ("speed#q1", "speed#q2"):
+        for index in range(5):
+            dynamodb.put_item(
+                TableName=table, Item={"PK": {"S": partition}, "SK": {"S": f"item#{index}"}, "n": {"N": str(index)}}
+            )
+
+    first = dynamodb.query(
+        TableName=table,
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": "speed#q1"}, ":prefix": {"S": "item#"}},
+        ScanIndexForward=False,
+        Limit=3,
+    )
+    rest = dynamodb.query(
+        TableName=table,
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": "speed#q1"}, ":prefix": {"S": "item#"}},
+        ScanIndexForward=False,
+        ExclusiveStartKey=first["LastEvaluatedKey"],
+    )
+    missing = dynamodb.query(
+        TableName=table, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "speed#none"}}
+    )
+
+    assert [item["SK"]["S"] for item in first["Items"]] == ["item#4", "item#3", "item#2"]
+    assert [item["SK"]["S"] for item in rest["Items"]] == ["item#1", "item#0"]
+    assert {item["PK"]["S"] for item in first["Items"] + rest["Items"]} == {"speed#q1"}
+    assert missing["Items"] == []
+
+
+def test_index_query_keeps_order_and_paging(aws: dict[str, str]) -> None:
+    moto_speedups.install()
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="speedups-index",
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("PK", "SK", "G")],
+        BillingMode="PAY_PER_REQUEST",
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-group",
+                "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    for index in (5, 1, 4, 2, 3, 0):
+        dynamodb.put_item(
+            TableName="speedups-index",
+            Item={"PK": {"S": f"p{index}"}, "SK": {"S": f"s{index}"}, "G": {"S": "even" if index % 2 == 0 else "odd"}},
+        )
+    query = {
+        "TableName": "speedups-index",
+        "IndexName": "by-group",
+        "KeyConditionExpression": "G = :g",
+        "ExpressionAttributeValues": {":g": {"S": "even"}},
+    }
+
+    first = dynamodb.query(**query, Limit=2)
+    rest = dynamodb.query(**query, ExclusiveStartKey=first["LastEvaluatedKey"])
+
+    assert [item["SK"]["S"] for item in first["Items"]] == ["s0", "s2"]
+    assert [item["SK"]["S"] for item in rest["Items"]] == ["s4"]
+
+
+def test_sqs_send_keeps_fifo_deduplication(aws: dict[str, str]) -> None:
+    moto_speedups.install()
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(
+        QueueName="speedups.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+
+    sqs.send_message(QueueUrl=queue_url, MessageBody="same", MessageGroupId="g")
+    sqs.send_message(QueueUrl=queue_url, MessageBody="same", MessageGroupId="g")
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+
+    assert attributes["ApproximateNumberOfMessages"] == "1"
+    assert attributes["ContentBasedDeduplication"] == "true"
+    assert attributes["FifoQueue"] == "true"
