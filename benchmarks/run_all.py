@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 PAGE = ROOT.parent / "docs" / "benchmarks.md"
-ORDER = ("core", "audit", "sentiment", "triage", "resolution", "anomaly", "logfailure", "demand")
+ORDER = ("core", "audit", "sentiment", "triage", "resolution", "anomaly", "logfailure", "demand", "decisions")
 
 HEADER = """# Benchmarks
 

@@ -41,6 +41,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     token.add_arguments(commands.add_parser("token", help="print a development token for the local stack's API"))
 
+    from cli import report
+
+    report.add_arguments(commands.add_parser("report", help="write an HTML report with charts of the KPIs of a period"))
+
     for verb in ("train", "evaluate"):
         verb_parser = commands.add_parser(verb, help=f"{verb} a model: {', '.join(MODEL_NAMES)}")
         models = verb_parser.add_subparsers(dest="model", required=True)
@@ -98,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         from cli import token
 
         return token.run(args)
+    if args.command == "report":
+        from cli import report
+
+        return report.run(args)
     if args.command == "deploy":
         from ml.deploy import commands as deploy_commands
 

@@ -66,6 +66,9 @@ class IncidentResult:
     updates: int = 0
     replies: int = 0
     errors: list[str] = field(default_factory=list)
+    # The routing decision stored when the ticket opened: the agent, or None while it waited.
+    routing_codes: list[str] = field(default_factory=list)
+    routed_agent: str | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -151,6 +154,9 @@ class ServiceNowReplay:
         if ticket is None:
             return result
         result.ticket_id = ticket["ticket_id"]
+        routing = ticket.get("routing") or {}
+        result.routing_codes = list(routing.get("reason_codes") or [])
+        result.routed_agent = routing.get("agent_id")
 
         previous_state = first["incident_state"]
         for event in incident.events[1:]:
@@ -300,9 +306,19 @@ def run(args: argparse.Namespace) -> int:
         errors.append(f"{dead_letters} replies ended in the dead-letter queue")
     elapsed = time.perf_counter() - started
 
+    undecided = len(ticket_ids) - totals["routing_decided"]
+    if undecided:
+        errors.append(f"{undecided} tickets opened without a stored routing decision")
     escalations = _escalations(api, ticket_ids)
     summary = {
         "tickets": len(ticket_ids),
+        "routing": {
+            "decided": totals["routing_decided"],
+            "assigned": totals["routing_assigned"],
+            "waiting": totals["routing_decided"] - totals["routing_assigned"],
+            "without_decision": len(ticket_ids) - totals["routing_decided"],
+            "reason_codes": {code[len("routing:"):]: count for code, count in sorted(totals.items()) if code.startswith("routing:")},
+        },
         "incidents": totals["incidents"],
         "state_changes": totals["state_changes"],
         "updates": totals["updates"],
@@ -327,6 +343,10 @@ def _collect(result: IncidentResult, totals: Counter, errors: list[str], ticket_
     errors.extend(result.errors)
     if result.ticket_id:
         ticket_ids.append(result.ticket_id)
+    if result.routing_codes:
+        totals["routing_decided"] += 1
+        totals["routing_assigned"] += result.routed_agent is not None
+        totals.update(f"routing:{code}" for code in result.routing_codes)
 
 
 def _escalations(api: ApiClient, ticket_ids: list[str]) -> Counter:
@@ -353,6 +373,11 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     print(f"state changes:   {summary['state_changes']} ({summary['updates']} updates, {summary['replies_queued']} queued replies)")
     reasons = ", ".join(f"{reason} {count}" for reason, count in summary["escalations"].items()) or "none"
     print(f"escalations:     {reasons}")
+    routing = summary["routing"]
+    print(
+        f"routing:         {routing['decided']} decided ({routing['assigned']} to an agent, {routing['waiting']} waiting), "
+        f"{routing['without_decision']} without a decision"
+    )
     print(f"errors:          {summary['errors']}")
     for sample in summary["error_samples"]:
         print(f"  {sample}")

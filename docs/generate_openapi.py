@@ -28,12 +28,30 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema  # noqa:
 
 from app import app  # noqa: E402
 from functions.api import audit as audit_api  # noqa: E402
+from functions.api import customers as customers_api  # noqa: E402
 from functions.api import tickets as tickets_api  # noqa: E402
 from functions.api import webhooks as webhooks_api  # noqa: E402
+from functions.api import approvals as approvals_api  # noqa: E402
+from functions.api import workflows as workflows_api  # noqa: E402
 from functions.api.http import JSON_CONTENT_TYPE, STATUS_BY_CODE  # noqa: E402
 from functions.api.messages import SUPPORTED_LANGUAGES  # noqa: E402
 from functions.domain import lifecycle  # noqa: E402
+from functions.models.agents import Agent, AgentList, PresenceRequest, RegisterAgentRequest, UpdateAgentRequest  # noqa: E402
 from functions.models.audit import AuditPage, VerificationReport  # noqa: E402
+from functions.models.workflows import Approval, ApprovalPage, DecisionRequest, StartOnboardingRequest, Workflow  # noqa: E402
+from functions.models.customers import (  # noqa: E402
+    CompleteFollowUpRequest,
+    Customer360,
+    CustomerProfile,
+    CustomerProfileRequest,
+    FollowUpPage,
+    FollowUpTask,
+    KnownProblem,
+    KnownProblemRequest,
+    KpiReport,
+    Survey,
+    SurveyAnswerRequest,
+)
 from functions.models.tickets import (  # noqa: E402
     AddMessageRequest,
     CreateTicketRequest,
@@ -241,12 +259,313 @@ AUDIT_OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
 }
 
+PARTNER_ONLY = " Partner systems only, with a partner machine token and the partner API key; people get 403."
+PROFILE_WRITERS = " Admins and supervisors; partner CRM systems use PUT /partner/customers/{customer_id}. Other roles get 403."
+STAFF_ONLY = " Agents, supervisors and admins; other roles get 403."
+SUPERVISORS_ONLY = " Supervisors and admins; other roles get 403."
+PROFILE_DESCRIPTION = (
+    "Creates the customer's profile (201) or replaces it (200). Replacing needs the current version in "
+    "If-Match or the `version` field; a stale one gets 409 profile_version_conflict. Services and device "
+    "models are stored in lower case and matched exactly against known problems. Contacts are personal "
+    "data: the audit log records only how many there are."
+)
+# Path parameters whose name is also a query parameter's get a component of their own.
+PATH_PARAMETER_COMPONENTS = {"customer_id": "customer_id_path"}
+CUSTOMER_OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("PUT", "/customers/{customer_id}"): Operation(
+        summary="Create or replace a customer profile",
+        description=PROFILE_DESCRIPTION + PROFILE_WRITERS,
+        success_status=200,
+        success_description="The stored profile (201 when it was created).",
+        response_model=CustomerProfile,
+        request_model=CustomerProfileRequest,
+        headers=("If-Match",),
+        success_headers=("ETag", "Location"),
+        error_codes=(*BODY_ERROR_CODES, "forbidden", "profile_version_conflict"),
+        tag="customers",
+    ),
+    ("PUT", "/partner/customers/{customer_id}"): Operation(
+        summary="Create or replace a customer profile from a partner CRM",
+        description=PROFILE_DESCRIPTION + PARTNER_ONLY,
+        success_status=200,
+        success_description="The stored profile (201 when it was created).",
+        response_model=CustomerProfile,
+        request_model=CustomerProfileRequest,
+        headers=("If-Match",),
+        success_headers=("ETag", "Location"),
+        error_codes=(*BODY_ERROR_CODES, "forbidden", "profile_version_conflict"),
+        tag="partners",
+        security=("bearerToken", "partnerApiKey"),
+    ),
+    ("GET", "/customers/{customer_id}"): Operation(
+        summary="Read a customer profile",
+        description="Returns the customer's profile with its version as ETag." + STAFF_ONLY,
+        success_status=200,
+        success_description="The profile.",
+        response_model=CustomerProfile,
+        success_headers=("ETag",),
+        error_codes=("forbidden", "not_found"),
+        tag="customers",
+    ),
+    ("GET", "/customers/{customer_id}/360"): Operation(
+        summary="Read the customer 360 view",
+        description=(
+            "Returns the profile, one page of the journey timeline (newest first; `limit` and `cursor` page "
+            "it), the customer's newest tickets split into open and past, the weekly satisfaction (CSAT) "
+            "and net sentiment trends and the churn-risk score with its reasons over the last 90 days, "
+            "and the proactive notices sent. The timeline and trends come from the insights consumer, so "
+            "they trail the tickets by the queue's delay (docs/customer-360-and-kpis.md)." + STAFF_ONLY
+        ),
+        success_status=200,
+        success_description="The 360 view.",
+        response_model=Customer360,
+        query=("limit", "cursor"),
+        error_codes=("invalid_input", "forbidden", "not_found"),
+        tag="customers",
+    ),
+    ("POST", "/known-problems"): Operation(
+        summary="Record a known problem",
+        description=(
+            "Records a problem that affects services or device models. The insights consumer then writes "
+            "one notice per affected customer in the customer's language, with the prevention guide, and "
+            "puts it on their timeline. Sending a `problem_id` that exists returns the stored problem "
+            "with 200 and notifies nobody again. A retry with the same Idempotency-Key returns the first "
+            "response." + STAFF_ONLY
+        ),
+        success_status=201,
+        success_description="The recorded problem (200 when the problem_id existed).",
+        response_model=KnownProblem,
+        request_model=KnownProblemRequest,
+        headers=("Idempotency-Key",),
+        success_headers=("Location",),
+        error_codes=(*BODY_ERROR_CODES, "forbidden", "idempotency_conflict", "request_in_progress"),
+        tag="customers",
+    ),
+    ("GET", "/known-problems/{problem_id}"): Operation(
+        summary="Read a known problem",
+        description="Returns one known problem." + STAFF_ONLY,
+        success_status=200,
+        success_description="The problem.",
+        response_model=KnownProblem,
+        error_codes=("forbidden", "not_found"),
+        tag="customers",
+    ),
+    ("GET", "/surveys/{survey_id}"): Operation(
+        summary="Read a survey",
+        description=(
+            "Returns a CSAT or NPS survey. The requester it was sent to may read it (other requesters get "
+            "404), and so may supervisors and admins; other roles get 403."
+        ),
+        success_status=200,
+        success_description="The survey.",
+        response_model=Survey,
+        error_codes=("forbidden", "not_found"),
+        tag="surveys",
+    ),
+    ("POST", "/surveys/{survey_id}/answer"): Operation(
+        summary="Answer a survey",
+        description=(
+            "Stores the answer of the requester the survey was sent to: 1 to 5 for CSAT, 0 to 10 for NPS. "
+            "A CSAT of 2 or less or an NPS of 6 or less opens a follow-up task for a supervisor, named in "
+            "`follow_up_id`. A survey is answered once; a second answer gets 409 state_conflict. Other "
+            "requesters get 404, staff 403."
+        ),
+        success_status=200,
+        success_description="The answered survey.",
+        response_model=Survey,
+        request_model=SurveyAnswerRequest,
+        error_codes=(*BODY_ERROR_CODES, "forbidden", "not_found", "state_conflict"),
+        tag="surveys",
+    ),
+    ("GET", "/follow-ups"): Operation(
+        summary="List follow-up tasks",
+        description="Lists the tasks that low survey scores opened, newest first." + SUPERVISORS_ONLY,
+        success_status=200,
+        success_description="One page of tasks.",
+        response_model=FollowUpPage,
+        query=("follow_up_status", "limit", "cursor"),
+        error_codes=("invalid_input", "forbidden"),
+        tag="surveys",
+    ),
+    ("POST", "/follow-ups/{task_id}/complete"): Operation(
+        summary="Complete a follow-up task",
+        description="Marks a task done with an optional note; a done task gets 409 state_conflict." + SUPERVISORS_ONLY,
+        success_status=200,
+        success_description="The completed task.",
+        response_model=FollowUpTask,
+        request_model=CompleteFollowUpRequest,
+        error_codes=(*BODY_ERROR_CODES, "forbidden", "not_found", "state_conflict"),
+        tag="surveys",
+    ),
+    ("GET", "/kpis"): Operation(
+        summary="Read the KPIs of a period",
+        description=(
+            "Returns MTTR, first-response time, first-contact resolution, SLA compliance, backlog, "
+            "escalation rate, automation rate, CSAT, NPS and net sentiment over the days `from` to `to` "
+            "(calendar days of KPI_TIME_ZONE, at most 366), each with its numerator and denominator, and "
+            "the same per day. The figures come from daily counters that the insights consumer keeps "
+            "(docs/customer-360-and-kpis.md defines each one). Supervisors and admins read any queue or "
+            "the whole tenant; agents only one of their queues; other roles get 403."
+        ),
+        success_status=200,
+        success_description="The KPI report.",
+        response_model=KpiReport,
+        query=("from", "to", "kpi_queue"),
+        error_codes=("invalid_input", "forbidden"),
+        tag="kpis",
+    ),
+}
+
 # Rule for who may see a ticket, repeated in the descriptions of the ticket operations.
 TICKET_VISIBILITY = (
     " Requesters see their own tickets (others answer 404), agents the tickets of their queues and "
     "those assigned to them (others answer 403), supervisors and admins the whole tenant."
 )
-PARTNER_ONLY = " Partner systems only, with a partner machine token and the partner API key; people get 403."
+
+WORKFLOW_OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("POST", "/workflows/onboarding"): Operation(
+        summary="Start an onboarding",
+        description=(
+            "Starts the onboarding workflow of a new employee (docs/workflows.md): access from the role "
+            "template, a device from the inventory and training enrolment, with a parent ticket for "
+            "`requester_id`. The workflow id is derived from the tenant and the employee id, so a repeated "
+            "request returns the existing workflow with 200. Supervisors and admins; other roles get 403."
+        ),
+        success_status=201,
+        success_description="The started workflow (200 with the existing one for the same employee).",
+        response_model=Workflow,
+        request_model=StartOnboardingRequest,
+        success_headers=("Location",),
+        error_codes=(*BODY_ERROR_CODES, "forbidden"),
+        tag="workflows",
+    ),
+    ("GET", "/workflows/{workflow_id}"): Operation(
+        summary="Read a workflow",
+        description=(
+            "Returns a workflow's status, current step, step history, outputs (granted access, device, "
+            "enrolment) and its Step Functions execution status. Supervisors, admins and agents read every "
+            "workflow of the tenant; a requester reads the onboardings they requested (others answer 404)."
+        ),
+        success_status=200,
+        success_description="The workflow.",
+        response_model=workflows_api.WorkflowView,
+        error_codes=("forbidden", "not_found"),
+        tag="workflows",
+    ),
+    ("POST", "/workflows/{workflow_id}/cancel"): Operation(
+        summary="Cancel a workflow",
+        description=(
+            "Stops a running workflow. An onboarding is compensated: granted access is revoked and the "
+            "reserved device released; the parent ticket says so. A workflow that is not running gets 409 "
+            "workflow_not_running. Supervisors and admins; other roles get 403."
+        ),
+        success_status=200,
+        success_description="The cancelled workflow.",
+        response_model=Workflow,
+        error_codes=("forbidden", "not_found", "workflow_not_running"),
+        tag="workflows",
+    ),
+    ("GET", "/approvals"): Operation(
+        summary="List pending approvals",
+        description=(
+            "Lists the approvals waiting for `assignee` (default: the caller), newest first, with the "
+            "decision policy's rule, score and reason. Anyone lists their own; supervisors and admins "
+            "list anyone's. Partner systems get 403."
+        ),
+        success_status=200,
+        success_description="One page of pending approvals.",
+        response_model=ApprovalPage,
+        query=("assignee", "limit", "cursor"),
+        error_codes=("invalid_input", "forbidden"),
+        tag="approvals",
+    ),
+    ("POST", "/approvals/{approval_id}/decision"): Operation(
+        summary="Decide an approval",
+        description=(
+            "Approves or rejects a pending approval, with an optional comment; the waiting workflow "
+            "continues. On an approval the decision policy decided, a different decision is an overrule: "
+            "the access is granted or revoked and the overrule becomes a training label. A person's "
+            "decision or an expiry cannot be changed (409 approval_closed). The current assignee, "
+            "supervisors and admins; others get 403."
+        ),
+        success_status=200,
+        success_description="The decided approval.",
+        response_model=Approval,
+        request_model=DecisionRequest,
+        error_codes=(*BODY_ERROR_CODES, "forbidden", "not_found", "approval_closed"),
+        tag="approvals",
+    ),
+}
+
+AGENT_MANAGERS = " Admins and supervisors; other roles get 403."
+AGENT_OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("POST", "/agents"): Operation(
+        summary="Register an agent",
+        description=(
+            "Registers an agent with skills (category, language, level 1 to 5), queues, capacity per "
+            "channel, weekly working hours in a time zone, and presence. An online agent takes "
+            "waiting tickets of their queues at once (docs/routing-and-sla.md)." + AGENT_MANAGERS
+        ),
+        success_status=201,
+        success_description="The registered agent, with zero load.",
+        response_model=Agent,
+        request_model=RegisterAgentRequest,
+        success_headers=("Location", "ETag"),
+        error_codes=(*BODY_ERROR_CODES, "forbidden", "agent_exists"),
+        tag="agents",
+    ),
+    ("GET", "/agents"): Operation(
+        summary="List agents",
+        description="Lists every agent of the tenant with their current load." + AGENT_MANAGERS,
+        success_status=200,
+        success_description="The tenant's agents, by agent id.",
+        response_model=AgentList,
+        error_codes=("invalid_input", "forbidden"),
+        tag="agents",
+    ),
+    ("GET", "/agents/{agent_id}"): Operation(
+        summary="Read an agent",
+        description="Returns one agent with their load per channel. Agents may read their own record; admins and supervisors any.",
+        success_status=200,
+        success_description="The agent.",
+        response_model=Agent,
+        success_headers=("ETag",),
+        error_codes=("forbidden", "not_found"),
+        tag="agents",
+    ),
+    ("PATCH", "/agents/{agent_id}"): Operation(
+        summary="Update an agent",
+        description=(
+            "Changes skills, queues, capacity, working hours, name or `active`. Needs the current "
+            "version in If-Match or `version`; a stale one gets 409 agent_version_conflict. More "
+            "capacity routes waiting tickets; `active: false` rebalances the agent's open tickets. "
+            "Load counters change only with tickets." + AGENT_MANAGERS
+        ),
+        success_status=200,
+        success_description="The updated agent.",
+        response_model=Agent,
+        request_model=UpdateAgentRequest,
+        headers=("If-Match",),
+        success_headers=("ETag",),
+        error_codes=(*BODY_ERROR_CODES, "forbidden", "not_found", "agent_version_conflict"),
+        tag="agents",
+    ),
+    ("PUT", "/agents/{agent_id}/presence"): Operation(
+        summary="Set an agent's presence",
+        description=(
+            "Sets presence to online, busy or away. Online routes waiting tickets to the agent; away "
+            "moves their assigned, in-progress and reopened tickets to other agents or back to "
+            "waiting (pending tickets stay). Agents set their own presence; admins and supervisors anyone's."
+        ),
+        success_status=200,
+        success_description="The agent with the new presence.",
+        response_model=Agent,
+        request_model=PresenceRequest,
+        success_headers=("ETag",),
+        error_codes=(*BODY_ERROR_CODES, "forbidden", "not_found", "agent_version_conflict"),
+        tag="agents",
+    ),
+}
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/tickets"): Operation(
@@ -336,7 +655,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         request_model=UpdateTicketRequest,
         headers=("If-Match",),
         success_headers=("ETag",),
-        error_codes=(*BODY_ERROR_CODES, "forbidden", "not_found", "version_conflict", "invalid_transition"),
+        error_codes=(
+            *BODY_ERROR_CODES,
+            "forbidden",
+            "not_found",
+            "version_conflict",
+            "invalid_transition",
+            "ticket_closed",
+        ),
     ),
     ("POST", "/tickets/{ticket_id}/messages"): Operation(
         summary="Add a message",
@@ -373,6 +699,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     **WEBHOOK_OPERATIONS,
     **AUDIT_OPERATIONS,
+    **CUSTOMER_OPERATIONS,
+    **WORKFLOW_OPERATIONS,
+    **AGENT_OPERATIONS,
 }
 
 # Meaning of each error code, shown in the description of its status.
@@ -390,12 +719,22 @@ CODE_MEANINGS: dict[str, str] = {
     "invalid_transition": "the lifecycle does not allow this status change, and `details.allowed` lists the next statuses",
     "idempotency_conflict": "the Idempotency-Key was used with a different body",
     "ticket_busy": "other requests kept changing the ticket while the message was added, so send it again",
+    "ticket_closed": "the ticket is closed and only reopening it may change it; `details.fields` names the rejected fields",
     "thread_conflict": "another ticket already has this `thread_key`, and `details.ticket_id` names it",
     "request_in_progress": "a request with the same Idempotency-Key is still running",
     "limit_exceeded": "the tenant already has the maximum number of this resource, named in `details.limit`",
+    "approval_closed": "a person already decided the approval or it expired, so it cannot change",
+    "workflow_not_running": "the workflow already completed, failed or was cancelled",
+    "state_conflict": "the survey or task is already answered or done, so nothing changed",
+    "profile_version_conflict": "another request changed the profile first, so reload it and retry",
+    "agent_exists": "an agent with this `agent_id` is already registered, so change it with PATCH",
+    "agent_version_conflict": "another request changed the agent first, so reload it and retry",
+    "agent_unavailable": "the chosen agent filled up while routing, so retry to route to another agent",
     "payload_too_large": "the body exceeds the size limit",
     "unsupported_media_type": "the body is not application/json in UTF-8",
     "internal_error": "an unexpected fault, so quote `request_id` when reporting it",
+    "request_rejected": "API Gateway rejected the request before any function ran, and `details.gateway_error` says why",
+    "throttled": "API Gateway throttled the partner API key (rate or daily quota), so retry later",
     "dependency_failed": "a service behind the API failed or timed out, so retry later",
 }
 
@@ -413,6 +752,7 @@ def query_parameters() -> dict[str, dict[str, Any]]:
         "status": {"description": "Only tickets in this status.", "schema": {"$ref": SCHEMA_REF.format(model="TicketStatus")}},
         "customer_id": {"description": "Only tickets of this customer.", "schema": identifier_schema()},
         "assignee_id": {"description": "Only tickets assigned to this agent.", "schema": identifier_schema()},
+        "assignee": {"description": "User whose pending approvals to list; the caller by default.", "schema": identifier_schema()},
         "queue": {"description": "Only tickets in this queue.", "schema": identifier_schema()},
         "requester_id": {"description": "Only tickets of this requester.", "schema": identifier_schema()},
         "priority": {"description": "Only tickets of this priority.", "schema": {"$ref": SCHEMA_REF.format(model="Priority")}},
@@ -429,6 +769,26 @@ def query_parameters() -> dict[str, dict[str, Any]]:
                 "filters and tenant it came from."
             ),
             "schema": {"type": "string", "minLength": 1},
+        },
+        "from": {
+            "description": "First day of the window, YYYY-MM-DD, in the KPI time zone.",
+            "required": True,
+            "schema": {"type": "string", "format": "date"},
+        },
+        "to": {
+            "description": "Last day of the window, YYYY-MM-DD, included.",
+            "required": True,
+            "schema": {"type": "string", "format": "date"},
+        },
+        "kpi_queue": {
+            "name": "queue",
+            "description": "Only this queue; the whole tenant when absent.",
+            "schema": {"type": "string", "pattern": customers_api._QUEUE_PATTERN.pattern},
+        },
+        "follow_up_status": {
+            "name": "status",
+            "description": "Only tasks in this status.",
+            "schema": {"type": "string", "enum": ["open", "done"]},
         },
         "resource_id": {
             "description": "Only the audit entries of this resource, for example a ticket id.",
@@ -614,7 +974,7 @@ def operation_object(method: str, path: str, operation: Operation, schemas: dict
     route = app.routes[path][method]
     parameters: list[dict[str, Any]] = []
     for name in re.findall(r"\{(\w+)\}", path):
-        parameters.append({"$ref": f"#/components/parameters/{name}"})
+        parameters.append({"$ref": f"#/components/parameters/{PATH_PARAMETER_COMPONENTS.get(name, name)}"})
     parameters += [{"$ref": f"#/components/parameters/{name}"} for name in operation.query]
     parameters += [{"$ref": f"#/components/parameters/{name}"} for name in operation.headers]
     parameters += [
@@ -690,6 +1050,36 @@ def build_document() -> dict[str, Any]:
             "description": "Id of the ticket; a malformed id gets 404.",
             "schema": identifier_schema(),
         },
+        **{
+            PATH_PARAMETER_COMPONENTS.get(name, name): {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "description": f"Id of the {label}; a malformed id gets 404.",
+                "schema": identifier_schema(),
+            }
+            for name, label in (
+                ("customer_id", "customer"),
+                ("problem_id", "known problem"),
+                ("survey_id", "survey"),
+                ("task_id", "follow-up task"),
+                ("agent_id", "agent"),
+            )
+        },
+        "workflow_id": {
+            "name": "workflow_id",
+            "in": "path",
+            "required": True,
+            "description": "Id of the workflow; a malformed id gets 404.",
+            "schema": {"type": "string", "pattern": workflows_api._WORKFLOW_ID_PATTERN.pattern},
+        },
+        "approval_id": {
+            "name": "approval_id",
+            "in": "path",
+            "required": True,
+            "description": "Id of the approval; a malformed id gets 404.",
+            "schema": {"type": "string", "pattern": approvals_api._APPROVAL_ID_PATTERN.pattern},
+        },
         "webhook_id": {
             "name": "webhook_id",
             "in": "path",
@@ -726,6 +1116,12 @@ def build_document() -> dict[str, Any]:
             {"name": "partners", "description": "Tickets opened and read by partner systems (HR, ERP, CRM)."},
             {"name": "webhooks", "description": "Endpoints of partners that receive the tenant's events over HTTPS."},
             {"name": "audit", "description": "The tenant's tamper-evident audit log."},
+            {"name": "workflows", "description": "Onboarding and escalation workflows on Step Functions."},
+            {"name": "approvals", "description": "Approvals decided by the decision policy or by people."},
+            {"name": "customers", "description": "Customer profiles, the 360 view and known problems."},
+            {"name": "surveys", "description": "CSAT and NPS surveys and the follow-up tasks of low scores."},
+            {"name": "kpis", "description": "Service desk KPIs over a period."},
+            {"name": "agents", "description": "Agents, their skills, capacity, working hours and presence, for routing."},
         ],
         "security": [{"bearerToken": []}],
         "paths": paths,

@@ -23,8 +23,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from functions.domain.escalation import EscalationReason
+from functions.models.customer_events import CUSTOMER_EVENT_TYPES, KnownProblemDetected
 from functions.models.events import EVENT_TYPES, EventDetail
 from functions.models.intake import ChannelMessage
+from functions.models.workflow_events import WORKFLOW_EVENT_SOURCE, WORKFLOW_EVENT_TYPES
+from functions.models.workflows import HireEvent, PurchaseAnswer, TrainingAnswer
 from functions.resources import INTAKE_DEAD_LETTER_QUEUE_NAME, INTAKE_QUEUE_NAME
 from functions.settings import Settings
 
@@ -35,6 +38,9 @@ ID_PREFIX = "urn:servicedesk:schemas:"
 # The deployed defaults; EVENT_SOURCE and EVENT_BUS_NAME can override them per stage.
 EVENT_SOURCE: str = Settings.model_fields["event_source"].default
 EVENT_BUS_NAME: str = Settings.model_fields["event_bus_name"].default
+CUSTOMER_EVENT_SOURCE: str = Settings.model_fields["customer_event_source"].default
+# Partner monitoring systems send KnownProblemDetected with this source (infra/resources.yaml).
+MONITORING_EVENT_SOURCE = "partner.monitoring"
 
 CHANNEL_MESSAGE_VERSION = "1"
 
@@ -71,7 +77,7 @@ def own_docstring(model: type[BaseModel]) -> str | None:
     return inspect.cleandoc(model.__doc__) if vars(model).get("__doc__") else None
 
 
-def event_schema(model: type[EventDetail]) -> dict[str, Any]:
+def event_schema(model: type[BaseModel], source: str = EVENT_SOURCE) -> dict[str, Any]:
     """Build the JSON Schema of one event type's detail, with its EventBridge envelope values."""
     detail_type = model.DETAIL_TYPE
     version = model.SCHEMA_VERSION
@@ -92,10 +98,10 @@ def event_schema(model: type[EventDetail]) -> dict[str, Any]:
         "$id": f"{ID_PREFIX}events:{detail_type}.v{version}",
         "title": f"{detail_type} v{version}",
         "description": (
-            f"{summary}\n\nThis is the `detail` of an EventBridge event with source `{EVENT_SOURCE}` "
+            f"{summary}\n\nThis is the `detail` of an EventBridge event with source `{source}` "
             f"and detail-type `{detail_type}`, published on the `{EVENT_BUS_NAME}` bus."
         ),
-        "x-eventbridge": {"source": EVENT_SOURCE, "detail-type": detail_type, "event-bus": EVENT_BUS_NAME},
+        "x-eventbridge": {"source": source, "detail-type": detail_type, "event-bus": EVENT_BUS_NAME},
         **body,
     }
 
@@ -119,10 +125,47 @@ def channel_message_schema() -> dict[str, Any]:
     }
 
 
+# Events that partner systems publish for the onboarding workflow, by (source, detail-type).
+PARTNER_WORKFLOW_EVENTS: dict[tuple[str, str], type[BaseModel]] = {
+    ("partner.hr", "EmployeeHired"): HireEvent,
+    ("partner.erp", "PurchaseOrderAnswered"): PurchaseAnswer,
+    ("partner.lms", "EnrolmentAnswered"): TrainingAnswer,
+}
+
+
+def partner_event_schema(model: type[BaseModel], source: str, detail_type: str) -> dict[str, Any]:
+    """Build the JSON Schema of an event detail that a partner system publishes to the bus."""
+    body = model.model_json_schema()
+    summary = body.pop("description", "")
+    body.pop("title", None)
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "$id": f"{ID_PREFIX}events:{detail_type}.v1",
+        "title": f"{detail_type} v1",
+        "description": (
+            f"{summary}\n\nPartner systems publish this as the `detail` of an EventBridge event with source "
+            f"`{source}` and detail-type `{detail_type}` on the `{EVENT_BUS_NAME}` bus. A detail that fails "
+            "this schema ends on the partner events dead-letter queue."
+        ),
+        "x-eventbridge": {"source": source, "detail-type": detail_type, "event-bus": EVENT_BUS_NAME},
+        **body,
+    }
+
+
 def expected_schemas() -> dict[str, dict[str, Any]]:
     """Return every schema the models define now, by file name."""
     schemas = {f"{model.DETAIL_TYPE}.v{model.SCHEMA_VERSION}.json": event_schema(model) for model in EVENT_TYPES}
     schemas[f"ChannelMessage.v{CHANNEL_MESSAGE_VERSION}.json"] = channel_message_schema()
+    for customer_model in CUSTOMER_EVENT_TYPES:
+        name = f"{customer_model.DETAIL_TYPE}.v{customer_model.SCHEMA_VERSION}.json"
+        schemas[name] = event_schema(customer_model, CUSTOMER_EVENT_SOURCE)
+    name = f"{KnownProblemDetected.DETAIL_TYPE}.v{KnownProblemDetected.SCHEMA_VERSION}.json"
+    schemas[name] = event_schema(KnownProblemDetected, MONITORING_EVENT_SOURCE)
+    for workflow_model in WORKFLOW_EVENT_TYPES:
+        name = f"{workflow_model.DETAIL_TYPE}.v{workflow_model.SCHEMA_VERSION}.json"
+        schemas[name] = event_schema(workflow_model, WORKFLOW_EVENT_SOURCE)
+    for (source, detail_type), partner_model in PARTNER_WORKFLOW_EVENTS.items():
+        schemas[f"{detail_type}.v1.json"] = partner_event_schema(partner_model, source, detail_type)
     return schemas
 
 

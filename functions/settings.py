@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # HMAC-SHA256 keys shorter than the hash output (32 bytes) weaken it (RFC 7518, section 3.2).
@@ -78,9 +79,55 @@ class Settings(BaseSettings):
     audit_verify_default_entries: int = Field(5000, ge=1, le=100_000)
     audit_verify_max_entries: int = Field(20_000, ge=1, le=100_000)
     audit_verify_seconds: float = Field(20.0, gt=0, le=25)
+    # The S3 bucket (with Object Lock) that the anchoring job copies chain heads to. An empty
+    # name turns anchoring and the anchor check of GET /audit/verify off. One run verifies at
+    # most audit_anchor_max_entries new entries per tenant before it anchors the last of them.
+    audit_anchor_bucket: str = Field("", max_length=63)
+    audit_anchor_max_entries: int = Field(5000, ge=1, le=100_000)
+
+    # Workflows on Step Functions (docs/workflows.md). Approvals and escalation levels wait
+    # this long for a person before escalating; tests and the local stack shorten them.
+    workflow_worker_queue_url: str = ""
+    workflow_event_source: str = "servicedesk.workflows"
+    onboarding_state_machine_arn: str = ""
+    approval_state_machine_arn: str = ""
+    escalation_state_machine_arn: str = ""
+    approval_timeout_seconds: int = Field(2 * 24 * 3600, ge=1, le=365 * 24 * 3600)
+    escalation_ack_timeout_seconds: int = Field(15 * 60, ge=1, le=7 * 24 * 3600)
+    decisions_endpoint_name: str = "servicedesk-decisions"
+    # Approve probability the decision model needs before a low-risk request is approved automatically.
+    decision_approve_threshold: float = Field(0.9, ge=0.5, le=1.0)
+
+    # SLA breach job: clocks due within sla_lookahead_hours are forecast on each run, and a
+    # ticket is escalated once its forecast breach is at most sla_escalation_lead_minutes away.
+    # sla_breach_max_tickets bounds one run; the rest wait for the next.
+    sla_lookahead_hours: float = Field(24.0, gt=0, le=24 * 30)
+    sla_escalation_lead_minutes: int = Field(60, ge=5, le=7 * 24 * 60)
+    sla_breach_max_tickets: int = Field(2000, ge=4, le=100_000)
+    # Predicted handling time from the resolution model; without it the per-priority medians apply.
+    resolution_model_enabled: bool = True
+    resolution_endpoint_name: str = "servicedesk-resolution"
 
     idempotency_expiry_seconds: int = Field(24 * 3600, ge=60)
     auto_close_after_days: int = Field(7, ge=1, le=365)
+
+    # Customer insights: the queue of the insights consumer, the source of customer events,
+    # the time zone whose calendar days the KPI counters use, the queue of follow-up tasks
+    # opened by low survey scores, and the customers notified per message of a known problem.
+    insights_queue_url: str = ""
+    customer_event_source: str = "servicedesk.customers"
+    kpi_time_zone: str = Field("Asia/Seoul", min_length=1, max_length=64)
+    follow_up_queue: str = Field("supervisor-follow-up", min_length=1, max_length=64)
+    notice_fan_out_batch: int = Field(100, ge=1, le=1000)
+
+    @field_validator("kpi_time_zone")
+    @classmethod
+    def _check_kpi_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"KPI_TIME_ZONE {value!r} is not an IANA time zone; use a name such as Asia/Seoul") from error
+        return value
 
     @model_validator(mode="after")
     def _check_page_sizes(self) -> Settings:

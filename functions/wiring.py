@@ -7,19 +7,29 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
+from functions.adapters.agents_dynamodb import DynamoAgentRepository
 from functions.adapters.audit import DynamoAuditLog
+from functions.adapters.audit_anchors import S3AnchorStore
 from functions.adapters.clients import client, reset_clients
-from functions.adapters.dynamodb import DynamoTicketRepository
+from functions.adapters.dynamodb import SLA_SHARDS, DynamoTicketRepository
 from functions.adapters.eventbridge import EventBridgePublisher
 from functions.adapters.idempotency import IdempotentRunner
+from functions.adapters.insights_dynamodb import DynamoInsightsRepository
+from functions.adapters.insights_queue import SqsContinuationQueue
 from functions.adapters.outbox import OutboxRelay
 from functions.adapters.webhook_http import HttpWebhookSender
 from functions.adapters.webhook_queue import SqsDeliveryQueue
 from functions.adapters.webhooks_dynamodb import DynamoWebhookRepository
 from functions.adapters.model_endpoints import InProcessEndpoint, SageMakerEndpoint
+from functions.domain.agents import AgentService
 from functions.domain.audit import AuditService
+from functions.domain.breach import BreachMonitor, BreachSettings, HandlingTimePredictor
+from functions.domain.audit_anchors import AnchorJob
+from functions.domain.customers import CustomerService, CustomerSettings
+from functions.domain.insight_processor import InsightProcessor
 from functions.domain.escalation import EscalationPolicy
 from functions.domain.ports import ModelEndpoint
+from functions.domain.router import Router
 from functions.domain.sentiment import SentimentAnalyser
 from functions.domain.tickets import TicketService
 from functions.domain.triage import TriageAnalyser
@@ -48,7 +58,23 @@ def audit_service() -> AuditService:
         default_entries=settings.audit_verify_default_entries,
         max_entries=settings.audit_verify_max_entries,
         time_budget_seconds=settings.audit_verify_seconds,
+        anchors=anchor_store(),
     )
+
+
+@lru_cache(maxsize=1)
+def anchor_store() -> S3AnchorStore | None:
+    """Return the anchor store, or None when no anchor bucket is configured."""
+    bucket = get_settings().audit_anchor_bucket
+    return S3AnchorStore(client("s3"), bucket) if bucket else None
+
+
+@lru_cache(maxsize=1)
+def anchor_job() -> AnchorJob | None:
+    store = anchor_store()
+    if store is None:
+        return None
+    return AnchorJob(audit_log(), audit_log(), store, max_entries_per_tenant=get_settings().audit_anchor_max_entries)
 
 
 @lru_cache(maxsize=1)
@@ -66,6 +92,7 @@ def model_endpoint(name: str) -> ModelEndpoint:
     endpoint_name = {
         "sentiment": settings.sentiment_endpoint_name,
         "triage": settings.triage_endpoint_name,
+        "resolution": settings.resolution_endpoint_name,
     }.get(name, f"servicedesk-{name}")
     return SageMakerEndpoint(client("sagemaker-runtime"), endpoint_name, name)
 
@@ -89,7 +116,42 @@ def ticket_service() -> TicketService:
         policy=escalation_policy(settings),
         default_queue=settings.default_queue,
         triage=TriageAnalyser(model_endpoint("triage")) if settings.triage_enabled else None,
+        router=router(),
     )
+
+
+@lru_cache(maxsize=1)
+def breach_monitor() -> BreachMonitor:
+    settings = get_settings()
+    endpoint = model_endpoint("resolution") if settings.resolution_model_enabled else None
+    return BreachMonitor(
+        tickets=repository(),
+        predictor=HandlingTimePredictor(endpoint),
+        publisher=publisher(),
+        settings=BreachSettings(
+            shards=SLA_SHARDS,
+            lookahead=timedelta(hours=settings.sla_lookahead_hours),
+            escalation_lead=timedelta(minutes=settings.sla_escalation_lead_minutes),
+            max_tickets=settings.sla_breach_max_tickets,
+            senior_queue=settings.senior_queue,
+        ),
+        router=router(),
+    )
+
+
+@lru_cache(maxsize=1)
+def agent_repository() -> DynamoAgentRepository:
+    return DynamoAgentRepository(client("dynamodb"), get_settings().table_name, audit=audit_log())
+
+
+@lru_cache(maxsize=1)
+def router() -> Router:
+    return Router(repository(), agent_repository(), publisher())
+
+
+@lru_cache(maxsize=1)
+def agent_service() -> AgentService:
+    return AgentService(agent_repository(), router())
 
 
 @lru_cache(maxsize=1)
@@ -111,6 +173,7 @@ def webhook_repository() -> DynamoWebhookRepository:
         settings.table_name,
         settings.webhook_event_source,
         timedelta(days=settings.webhook_delivery_retention_days),
+        audit=audit_log(),
     )
 
 
@@ -142,10 +205,51 @@ def webhook_dispatcher() -> WebhookDispatcher:
     )
 
 
+@lru_cache(maxsize=1)
+def insights_repository() -> DynamoInsightsRepository:
+    settings = get_settings()
+    return DynamoInsightsRepository(client("dynamodb"), settings.table_name, settings.customer_event_source, audit=audit_log())
+
+
+def customer_publisher() -> EventBridgePublisher:
+    settings = get_settings()
+    return EventBridgePublisher(client("events"), settings.event_bus_name, settings.customer_event_source)
+
+
+@lru_cache(maxsize=1)
+def customer_service() -> CustomerService:
+    settings = get_settings()
+    return CustomerService(
+        repository=insights_repository(),
+        tickets=repository(),
+        publisher=customer_publisher(),
+        settings=CustomerSettings(time_zone=settings.kpi_time_zone, follow_up_queue=settings.follow_up_queue),
+    )
+
+
+@lru_cache(maxsize=1)
+def insight_processor() -> InsightProcessor:
+    settings = get_settings()
+    return InsightProcessor(
+        repository=insights_repository(),
+        tickets=repository(),
+        publisher=customer_publisher(),
+        continuation=SqsContinuationQueue(client("sqs"), settings.insights_queue_url),
+        time_zone=settings.kpi_time_zone,
+        fan_out_batch=settings.notice_fan_out_batch,
+    )
+
+
 _CACHED = (
     repository,
+    agent_repository,
+    router,
+    agent_service,
+    breach_monitor,
     audit_log,
     audit_service,
+    anchor_store,
+    anchor_job,
     publisher,
     model_endpoint,
     ticket_service,
@@ -154,6 +258,9 @@ _CACHED = (
     webhook_repository,
     webhook_service,
     webhook_dispatcher,
+    insights_repository,
+    customer_service,
+    insight_processor,
 )
 
 
@@ -163,3 +270,7 @@ def reset() -> None:
         cached.cache_clear()
     get_settings.cache_clear()
     reset_clients()
+    # Imported here because functions/workflow_wiring.py builds on this module.
+    from functions import workflow_wiring
+
+    workflow_wiring.reset()

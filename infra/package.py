@@ -29,9 +29,11 @@ from typing import Any
 
 from cfnlint.decode import cfn_yaml
 
+from infra.workflow_definitions import inline_definitions
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 INFRA_DIR = PROJECT_DIR / "infra"
-MERGE_TEMPLATES = (INFRA_DIR / "resources.yaml", INFRA_DIR / "functions.yaml")
+MERGE_TEMPLATES = (INFRA_DIR / "resources.yaml", INFRA_DIR / "dashboard.yaml", INFRA_DIR / "functions.yaml")
 DEFAULT_OUT_DIR = PROJECT_DIR / "build" / "package"
 STAGE = "prod"
 LAMBDA_RUNTIME = "python3.11"
@@ -72,7 +74,7 @@ def runtime_requirements(pyproject: Path = PROJECT_DIR / "pyproject.toml") -> li
 def load_template(path: Path) -> dict[str, Any]:
     """Read a CloudFormation YAML or JSON template, with short-form intrinsics as long form."""
     try:
-        template = cfn_yaml.loads(path.read_text("utf-8"), str(path))
+        template = cfn_yaml.loads(inline_definitions(path.read_text("utf-8")), str(path))
     except Exception as error:  # noqa: BLE001 - cfn-lint raises several parser error types
         raise PackagingError(f"cannot read template {path}: {error}") from error
     # A JSON round trip turns cfn-lint's node classes into plain dicts, lists and strings.

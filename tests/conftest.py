@@ -106,7 +106,12 @@ def aws() -> Iterator[dict[str, str]]:
     """
     from moto import mock_aws
 
-    with mock.patch.dict(os.environ, TEST_ENVIRONMENT), mock_aws(), serialised_moto_requests():
+    from infra.local import moto_workflows
+
+    # State machines run, as on AWS; moto_workflows lets CloudFormation create runnable ones.
+    moto_workflows.install()
+    execution = {"stepfunctions": {"execute_state_machine": True}}
+    with mock.patch.dict(os.environ, TEST_ENVIRONMENT), mock_aws(config=execution), serialised_moto_requests():
         os.environ.pop("AWS_ENDPOINT_URL", None)
         import boto3
 

@@ -3,6 +3,8 @@
 Table `servicedesk-audit` (docs/audit.md): entries at PK `TENANT#<t>#AUDIT`, SK = sequence
 (a number, 1, 2, ...), and the chain head at SK 0 of the same partition. The index `ByResource`
 (key `ResourceKey = TENANT#<t>#RESOURCE#<resource id>`, sort SK) lists one resource's entries.
+The sparse index `ByChainHead` (key `HeadShard`, sort PK) holds only the heads, so the anchoring
+job finds every tenant's chain without a Scan.
 
 An append writes its entries with `attribute_not_exists` and moves the head from the sequence
 and hash it read, all in one transaction, so two writers can never store two entries with one
@@ -35,6 +37,10 @@ logger = logging.getLogger(f"servicedesk.{__name__}")
 
 HEAD_SORT_KEY = 0
 RESOURCE_INDEX = "ByResource"
+HEAD_INDEX = "ByChainHead"
+# Heads are spread over this many index partitions, because every append in every tenant
+# rewrites its head item and so writes to the index as well.
+HEAD_SHARDS = 16
 # DynamoDB's limit of items in one TransactWriteItems call.
 MAX_TRANSACTION_ITEMS = 100
 # Full-jitter backoff between attempts, in seconds: a random wait up to base * 2 ** attempt, capped.
@@ -49,6 +55,15 @@ _LOST_RACE_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
 def chain_pk(tenant_id: str) -> str:
     return f"{tenant_prefix(tenant_id)}AUDIT"
+
+
+def tenant_of_chain(partition_key: str) -> str:
+    """Return the tenant id of a chain's partition key `TENANT#<tenant>#AUDIT`."""
+    return partition_key.removeprefix("TENANT#").removesuffix("#AUDIT")
+
+
+def head_shard(tenant_id: str) -> str:
+    return f"HEAD#{zlib.crc32(tenant_id.encode()) % HEAD_SHARDS}"
 
 
 def resource_key(tenant_id: str, resource_id: str) -> str:
@@ -161,6 +176,7 @@ class DynamoAuditLog:
                 "PK": chain_pk(last.tenant_id),
                 "SK": HEAD_SORT_KEY,
                 "type": "audit_head",
+                "HeadShard": head_shard(last.tenant_id),
                 "sequence": last.sequence,
                 "hash": last.hash,
                 "updated_at": audit_timestamp(self._clock()),
@@ -222,6 +238,28 @@ class DynamoAuditLog:
             if not last_key:
                 return
             request["ExclusiveStartKey"] = last_key
+
+    def chain_tenants(self) -> Iterator[str]:
+        """Yield the tenant of every chain head, shard by shard, from the sparse head index.
+
+        The index is eventually consistent, so a chain started a moment ago may be missed until
+        the next call.
+        """
+        for shard in range(HEAD_SHARDS):
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": HEAD_INDEX,
+                "KeyConditionExpression": "HeadShard = :shard",
+                "ExpressionAttributeValues": {":shard": {"S": f"HEAD#{shard}"}},
+            }
+            while True:
+                response = self._call("query", **request)
+                for item in response.get("Items", []):
+                    yield tenant_of_chain(item["PK"]["S"])
+                last_key = response.get("LastEvaluatedKey")
+                if not last_key:
+                    break
+                request["ExclusiveStartKey"] = last_key
 
     def list_entries(self, tenant_id: str, resource_id: str | None, limit: int, cursor: str | None) -> AuditPage:
         """Return a page of entries, newest first: the whole chain, or one resource's entries."""

@@ -28,8 +28,10 @@ from functions.domain.errors import (
     VersionConflictError,
 )
 from functions.domain.ports import Customer, Page, TicketFilter
+from functions.domain.router import AgentAtCapacityError
+from functions.domain.routing import LoadChange
 from functions.models.events import EventDetail
-from functions.models.tickets import Message, Ticket
+from functions.models.tickets import Message, Ticket, TicketStatus
 
 if TYPE_CHECKING:
     from functions.adapters.audit import DynamoAuditLog
@@ -56,6 +58,13 @@ ALL_TICKETS_INDEX = ("ByTenant", "TenantKey")
 INDEX_KEY_LABELS = {"assignee_id": "ASSIGNEE", "customer_id": "CUSTOMER", "requester_id": "REQUESTER"}
 INDEX_NAMES = tuple(name for _, name, _ in TICKET_INDEXES) + (ALL_TICKETS_INDEX[0],)
 CREATED_SORT_KEY = "CreatedKey"
+# Sparse index of tickets whose SLA clocks still need the breach job: partitions SLA#0 to
+# SLA#<SLA_SHARDS - 1>, sorted by the next due time, then tenant and ticket.
+SLA_INDEX = ("BySlaDue", "SlaKey", "SlaDueKey")
+SLA_SHARDS = 4
+SLA_OPEN_STATUSES = frozenset(
+    {TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS, TicketStatus.REOPENED}
+)
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -79,6 +88,36 @@ def message_marker_pk(tenant_id: str, message_id: str) -> str:
 
 def customer_pk(tenant_id: str, customer_id: str) -> str:
     return f"{tenant_prefix(tenant_id)}CUSTOMER#{customer_id}"
+
+
+def agents_pk(tenant_id: str) -> str:
+    return f"{tenant_prefix(tenant_id)}AGENTS"
+
+
+def agent_sk(agent_id: str) -> str:
+    return f"AGENT#{agent_id}"
+
+
+def sla_shard(tenant_id: str, ticket_id: str) -> str:
+    shard = int(hashlib.sha256(f"{tenant_id}#{ticket_id}".encode()).hexdigest(), 16) % SLA_SHARDS
+    return f"SLA#{shard}"
+
+
+def sla_next_check(ticket: Ticket) -> datetime | None:
+    """Return the due time the breach job must watch next, or None when the clocks need it no more.
+
+    Resolved, closed and pending tickets drop out of the index; a pending ticket comes back when
+    its clock resumes.
+    """
+    clock = ticket.sla
+    if clock is None or ticket.status not in SLA_OPEN_STATUSES or clock.paused_since is not None:
+        return None
+    watched = []
+    if ticket.first_response_at is None and not clock.first_response_breached:
+        watched.append(clock.first_response_due_at)
+    if not clock.resolution_breached:
+        watched.append(clock.resolution_due_at)
+    return min(watched) if watched else None
 
 
 def message_sk(message: Message) -> str:
@@ -119,6 +158,10 @@ def ticket_item(ticket: Ticket) -> dict[str, Any]:
             "AssigneeKey": f"{prefix}ASSIGNEE#{ticket.assignee_id}" if ticket.assignee_id else None,
         }
     )
+    next_check = sla_next_check(ticket)
+    if next_check is not None:
+        values["SlaKey"] = sla_shard(tenant, ticket.ticket_id)
+        values["SlaDueKey"] = f"{next_check.astimezone(UTC).isoformat(timespec='seconds')}#{prefix}TICKET#{ticket.ticket_id}"
     return to_item(values)
 
 
@@ -162,7 +205,9 @@ class DynamoTicketRepository:
 
     # Tickets.
 
-    def create_ticket(self, ticket: Ticket, events: Sequence[EventDetail], first_message: Message) -> None:
+    def create_ticket(
+        self, ticket: Ticket, events: Sequence[EventDetail], first_message: Message, load: Sequence[LoadChange] = ()
+    ) -> None:
         operations: list[dict[str, Any]] = [
             {"Put": {"Item": ticket_item(ticket), "ConditionExpression": "attribute_not_exists(PK)"}},
         ]
@@ -184,11 +229,14 @@ class DynamoTicketRepository:
             )
         operations.extend(self._message_operations(first_message))
         operations.extend(self._outbox_operations(events))
+        first_load = len(operations)
+        operations.extend(self._load_operations(ticket.tenant_id, load))
         try:
             self._transact(operations, events)
         except _ConditionFailed as failure:
             if ticket.thread_key and 1 in failure.indexes:
                 raise ThreadConflictError(ticket.thread_key) from failure
+            self._raise_load_failure(failure, first_load, load)
             raise IdempotencyConflictError(
                 f"ticket {ticket.ticket_id} or its thread or first message already exists",
                 ticket_id=ticket.ticket_id,
@@ -207,32 +255,80 @@ class DynamoTicketRepository:
             return None
         return self.get_ticket(tenant_id, from_item(mapping)["ticket_id"])
 
-    def save_ticket(self, ticket: Ticket, expected_version: int, events: Sequence[EventDetail]) -> None:
+    def save_ticket(
+        self, ticket: Ticket, expected_version: int, events: Sequence[EventDetail], load: Sequence[LoadChange] = ()
+    ) -> None:
+        """Replace the ticket at `expected_version` and apply the agents' load changes in one transaction."""
         operations = [self._versioned_put(ticket, expected_version), *self._outbox_operations(events)]
+        first_load = len(operations)
+        operations.extend(self._load_operations(ticket.tenant_id, load))
         try:
             self._transact(operations, events)
         except _ConditionFailed as failure:
+            self._raise_load_failure(failure, first_load, load)
             raise self._version_conflict(ticket, expected_version) from failure
 
     # Messages.
 
     def add_message(
-        self, message: Message, ticket: Ticket, expected_version: int, events: Sequence[EventDetail]
+        self,
+        message: Message,
+        ticket: Ticket,
+        expected_version: int,
+        events: Sequence[EventDetail],
+        load: Sequence[LoadChange] = (),
     ) -> bool:
         operations = [
             *self._message_operations(message),
             self._versioned_put(ticket, expected_version),
             *self._outbox_operations(events),
         ]
+        first_load = len(operations)
+        operations.extend(self._load_operations(ticket.tenant_id, load))
         try:
             self._transact(operations, events)
         except _ConditionFailed as failure:
             # Operations 0 and 1 are the message and its id marker; any other failure is the
-            # ticket's version.
+            # ticket's version or an agent's load counter.
             if 0 in failure.indexes or 1 in failure.indexes:
                 return False
+            self._raise_load_failure(failure, first_load, load)
             raise self._version_conflict(ticket, expected_version) from failure
         return True
+
+    def waiting_tickets(self, tenant_id: str, limit: int) -> list[Ticket]:
+        """Return unassigned tickets in status new, oldest first, through the ByStatus index."""
+        response = self._call(
+            "query",
+            TableName=self._table,
+            IndexName="ByStatus",
+            KeyConditionExpression="StatusKey = :key",
+            FilterExpression="attribute_not_exists(assignee_id)",
+            ExpressionAttributeValues={":key": {"S": f"{tenant_prefix(tenant_id)}STATUS#{TicketStatus.NEW.value}"}},
+            ScanIndexForward=True,
+            Limit=limit,
+        )
+        return [ticket_from_item(item) for item in response.get("Items", [])]
+
+    def sla_due_tickets(self, shard: int, due_before: datetime, cursor: dict[str, Any] | None, limit: int) -> tuple[list[Ticket], dict[str, Any] | None]:
+        """Return one page of tickets of an SLA shard whose next due time is before `due_before`."""
+        index_name, partition, sort = SLA_INDEX
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": index_name,
+            "KeyConditionExpression": "#shard = :shard AND #due < :before",
+            "ExpressionAttributeNames": {"#shard": partition, "#due": sort},
+            "ExpressionAttributeValues": {
+                ":shard": {"S": f"SLA#{shard}"},
+                ":before": {"S": due_before.astimezone(UTC).isoformat(timespec="seconds")},
+            },
+            "ScanIndexForward": True,
+            "Limit": limit,
+        }
+        if cursor:
+            request["ExclusiveStartKey"] = cursor
+        response = self._call("query", **request)
+        return [ticket_from_item(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
 
     def get_message(self, tenant_id: str, ticket_id: str, message_id: str) -> Message | None:
         marker = self._get(message_marker_pk(tenant_id, message_id), "MESSAGE")
@@ -376,6 +472,34 @@ class DynamoTicketRepository:
             {"Put": {"Item": marker, "ConditionExpression": "attribute_not_exists(PK)"}},
         ]
 
+    def _load_operations(self, tenant_id: str, load: Sequence[LoadChange]) -> list[dict[str, Any]]:
+        """Build the counter updates of agents' load; enforced increments need the agent online and below capacity."""
+        operations = []
+        for change in load:
+            update: dict[str, Any] = {
+                "Key": {"PK": {"S": agents_pk(tenant_id)}, "SK": {"S": agent_sk(change.agent_id)}},
+                "UpdateExpression": "SET #load.#channel = if_not_exists(#load.#channel, :zero) + :delta",
+                "ExpressionAttributeNames": {"#load": "load", "#channel": change.channel.value},
+                "ExpressionAttributeValues": {":delta": {"N": str(change.delta)}, ":zero": {"N": "0"}},
+                "ConditionExpression": "attribute_exists(PK)",
+            }
+            if change.enforce_capacity:
+                update["ConditionExpression"] = (
+                    "attribute_exists(PK) AND #presence = :online AND #active = :true "
+                    "AND #load.#channel < #capacity.#channel"
+                )
+                update["ExpressionAttributeNames"].update(
+                    {"#presence": "presence", "#active": "active", "#capacity": "capacity"}
+                )
+                update["ExpressionAttributeValues"].update({":online": {"S": "online"}, ":true": {"BOOL": True}})
+            operations.append({"Update": update})
+        return operations
+
+    def _raise_load_failure(self, failure: _ConditionFailed, first_load: int, load: Sequence[LoadChange]) -> None:
+        for index in failure.indexes:
+            if index >= first_load:
+                raise AgentAtCapacityError(load[index - first_load].agent_id) from failure
+
     def _outbox_operations(self, events: Sequence[EventDetail]) -> list[dict[str, Any]]:
         return [{"Put": {"Item": outbox_item(event, self._source)}} for event in events]
 
@@ -402,7 +526,7 @@ class DynamoTicketRepository:
 
     def _transact(self, operations: list[dict[str, Any]], events: Sequence[EventDetail] = ()) -> None:
         for operation in operations:
-            operation["Put"]["TableName"] = self._table
+            next(iter(operation.values()))["TableName"] = self._table
         try:
             if self._audit is not None and events:
                 self._audit.write_with_entries(operations, records_for_events(events))

@@ -4,6 +4,9 @@ Keys (docs/data-model.md):
 - subscription: PK `TENANT#t#WEBHOOKS`, SK `WEBHOOK#<webhook id>`
 - subscription count of a tenant: PK `TENANT#t#WEBHOOKS`, SK `COUNT`
 - delivery attempt: PK `TENANT#t#WEBHOOK#<webhook id>`, SK `DELIVERY#<delivery id>`, TTL `expires_at`
+
+Configuration changes (create, delete, secret rotation, enable, disable) append their audit
+entries through DynamoAuditLog in the same transaction as the change.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from functions.adapters.audit import DynamoAuditLog
 from functions.adapters.dynamodb import (
     decode_cursor,
     encode_cursor,
@@ -25,6 +29,7 @@ from functions.adapters.dynamodb import (
 )
 from functions.domain.errors import DependencyError, LimitExceededError, NotFoundError
 from functions.domain.ports import Page
+from functions.models.audit import AuditRecord
 from functions.models.webhooks import DeliveryAttempt, StoredWebhook, WebhookDisabled
 
 WEBHOOK_SK_PREFIX = "WEBHOOK#"
@@ -48,15 +53,23 @@ def deliveries_pk(tenant_id: str, webhook_id: str) -> str:
 class DynamoWebhookRepository:
     """WebhookRepository on the service's single table."""
 
-    def __init__(self, client: Any, table_name: str, event_source: str, attempt_retention: timedelta) -> None:
+    def __init__(
+        self,
+        client: Any,
+        table_name: str,
+        event_source: str,
+        attempt_retention: timedelta,
+        audit: DynamoAuditLog | None = None,
+    ) -> None:
         self._client = client
         self._table = table_name
         self._source = event_source
         self._retention = attempt_retention
+        self._audit = audit
 
     # Subscriptions.
 
-    def create(self, webhook: StoredWebhook, max_per_tenant: int) -> None:
+    def create(self, webhook: StoredWebhook, max_per_tenant: int, audit: Sequence[AuditRecord] = ()) -> None:
         """Put the subscription and raise the tenant's count in one transaction bounded by `max_per_tenant`."""
         item = {
             **webhook.model_dump(mode="json"),
@@ -76,7 +89,7 @@ class DynamoWebhookRepository:
             },
             {"Put": {"Item": to_item(item), "ConditionExpression": "attribute_not_exists(PK)"}},
         ]
-        failed = self._transact(operations)
+        failed = self._transact(operations, audit)
         if failed == [0]:
             raise LimitExceededError("webhook", max_per_tenant)
         if failed:
@@ -106,7 +119,7 @@ class DynamoWebhookRepository:
             extra_values={":true": {"BOOL": True}, ":type": {"S": event_type}},
         )
 
-    def delete(self, tenant_id: str, webhook_id: str) -> None:
+    def delete(self, tenant_id: str, webhook_id: str, audit: Sequence[AuditRecord] = ()) -> None:
         operations = [
             {"Delete": {"Key": webhook_key(tenant_id, webhook_id), "ConditionExpression": "attribute_exists(PK)"}},
             {
@@ -118,29 +131,36 @@ class DynamoWebhookRepository:
                 }
             },
         ]
-        if self._transact(operations):
+        if self._transact(operations, audit):
             raise NotFoundError("webhook", webhook_id)
 
     def rotate_secret(
-        self, tenant_id: str, webhook_id: str, secret: str, previous_expires_at: datetime, now: datetime
+        self,
+        tenant_id: str,
+        webhook_id: str,
+        secret: str,
+        previous_expires_at: datetime,
+        now: datetime,
+        audit: Sequence[AuditRecord] = (),
     ) -> None:
-        self._update(
+        self._audited_update(
             tenant_id,
             webhook_id,
             "SET previous_signing_secret = signing_secret, signing_secret = :secret, "
             "previous_secret_expires_at = :expires, secret_rotated_at = :now, updated_at = :now",
             {":secret": {"S": secret}, ":expires": {"S": _time(previous_expires_at)}, ":now": {"S": _time(now)}},
+            audit,
         )
 
-    def enable(self, tenant_id: str, webhook_id: str, now: datetime) -> StoredWebhook:
-        attributes = self._update(
+    def enable(self, tenant_id: str, webhook_id: str, now: datetime, audit: Sequence[AuditRecord] = ()) -> StoredWebhook:
+        self._audited_update(
             tenant_id,
             webhook_id,
             "SET enabled = :true, consecutive_failures = :zero, updated_at = :now REMOVE disabled_at, disabled_reason",
             {":true": {"BOOL": True}, ":zero": {"N": "0"}, ":now": {"S": _time(now)}},
-            return_values="ALL_NEW",
+            audit,
         )
-        return _webhook_from_item(attributes)
+        return self.get(tenant_id, webhook_id)
 
     # Delivery state.
 
@@ -168,7 +188,15 @@ class DynamoWebhookRepository:
             return None
         return int(from_item(attributes)["consecutive_failures"])
 
-    def disable(self, tenant_id: str, webhook_id: str, now: datetime, reason: str, event: WebhookDisabled) -> bool:
+    def disable(
+        self,
+        tenant_id: str,
+        webhook_id: str,
+        now: datetime,
+        reason: str,
+        event: WebhookDisabled,
+        audit: Sequence[AuditRecord] = (),
+    ) -> bool:
         operations = [
             {
                 "Update": {
@@ -185,7 +213,7 @@ class DynamoWebhookRepository:
             },
             {"Put": {"Item": outbox_item(event, self._source)}},  # type: ignore[arg-type]
         ]
-        return not self._transact(operations)
+        return not self._transact(operations, audit)
 
     def delete_outbox(self, events: Sequence[WebhookDisabled]) -> None:
         for event in events:
@@ -252,6 +280,26 @@ class DynamoWebhookRepository:
                 return webhooks
             request["ExclusiveStartKey"] = last_key
 
+    def _audited_update(
+        self,
+        tenant_id: str,
+        webhook_id: str,
+        expression: str,
+        values: dict[str, Any],
+        audit: Sequence[AuditRecord],
+    ) -> None:
+        """Update an existing subscription in one transaction with its audit entries; NotFoundError if absent."""
+        operation = {
+            "Update": {
+                "Key": webhook_key(tenant_id, webhook_id),
+                "UpdateExpression": expression,
+                "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeValues": values,
+            }
+        }
+        if self._transact([operation], audit):
+            raise NotFoundError("webhook", webhook_id)
+
     def _update(
         self,
         tenant_id: str,
@@ -276,19 +324,27 @@ class DynamoWebhookRepository:
             raise DependencyError(f"DynamoDB update_item failed: {error.response['Error']['Code']}") from error
         return response.get("Attributes", {})
 
-    def _transact(self, operations: list[dict[str, Any]]) -> list[int]:
-        """Run a transaction; return the indexes of failed conditions, empty when it was written.
+    def _transact(self, operations: list[dict[str, Any]], audit: Sequence[AuditRecord] = ()) -> list[int]:
+        """Run a transaction with the audit entries of `audit`; return the indexes of failed
+        conditions among `operations`, empty when it was written.
 
-        Raises DependencyError on any other fault.
+        Raises DependencyError on any other fault, and when the audit chain stayed busy.
         """
         for operation in operations:
             next(iter(operation.values()))["TableName"] = self._table
         try:
-            self._client.transact_write_items(TransactItems=operations)
+            if self._audit is not None and audit:
+                self._audit.write_with_entries(operations, audit)
+            else:
+                self._client.transact_write_items(TransactItems=operations)
         except ClientError as error:
             if error.response["Error"]["Code"] == "TransactionCanceledException":
                 reasons = error.response.get("CancellationReasons", [])
-                failed = [index for index, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"]
+                failed = [
+                    index
+                    for index, reason in enumerate(reasons[: len(operations)])
+                    if reason.get("Code") == "ConditionalCheckFailed"
+                ]
                 if failed:
                     return failed
             raise DependencyError(f"DynamoDB transaction failed: {error.response['Error']['Code']}") from error

@@ -10,7 +10,8 @@ from chalice.app import Request, Response
 from pydantic import BaseModel, ValidationError
 
 from functions.api.auth import AuthenticationError, caller_from_authorizer_claims, caller_from_dev_token
-from functions.api.messages import preferred_language, render
+from functions.api import korean
+from functions.api.messages import localize_details, preferred_language, render
 from functions.domain.errors import DomainError
 from functions.json_input import JsonInputError, loads_untrusted
 from functions.models.caller import Caller
@@ -41,9 +42,20 @@ STATUS_BY_CODE: dict[str, int] = {
     "idempotency_conflict": 409,
     "thread_conflict": 409,
     "ticket_busy": 409,
+    "ticket_closed": 409,
     "request_in_progress": 409,
     "limit_exceeded": 409,
+    "approval_closed": 409,
+    "workflow_not_running": 409,
+    "agent_exists": 409,
+    "agent_version_conflict": 409,
+    "agent_unavailable": 409,
+    "state_conflict": 409,
+    "profile_version_conflict": 409,
     "payload_too_large": 413,
+    # Returned by API Gateway itself (GatewayResponses in infra/functions.yaml), never by a function.
+    "request_rejected": 400,
+    "throttled": 429,
     "unsupported_media_type": 415,
     "dependency_failed": 503,
     "internal_error": 500,
@@ -69,11 +81,20 @@ def json_response(body: Any, status_code: int = 200, headers: dict[str, str] | N
     )
 
 
-def error_response(request: Request | None, code: str, details: dict[str, Any], request_id: str | None) -> Response:
-    language = preferred_language(_header(request, "accept-language")) if request is not None else "en"
+def error_response(
+    request: Request | None,
+    code: str,
+    details: dict[str, Any],
+    request_id: str | None,
+    problem_localized: bool = False,
+) -> Response:
+    """Build the typed error body. `problem_localized` tells that details["problem"] is already in
+    the request's language, as validation errors build it."""
+    language = request_language(request)
+    details = localize_details(code, language, details)
     body = {
         "code": code,
-        "message": render(code, language, details),
+        "message": render(code, language, details, problem_localized=problem_localized),
         "details": details,
         "request_id": request_id,
     }
@@ -92,23 +113,36 @@ def response_for_error(request: Request | None, error: Exception, request_id: st
             details.setdefault("problem", error.message)
         return error_response(request, error.code, details, request_id)
     if isinstance(error, ValidationError):
-        return error_response(request, "invalid_input", validation_details(error), request_id)
+        details = validation_details(error, request_language(request))
+        return error_response(request, "invalid_input", details, request_id, problem_localized=True)
     logger.exception("unhandled error")
     return error_response(request, "internal_error", {}, request_id)
 
 
-def validation_details(error: ValidationError) -> dict[str, Any]:
-    """Turn pydantic errors into details naming each invalid field."""
+def request_language(request: Request | None) -> str:
+    return preferred_language(_header(request, "accept-language")) if request is not None else "en"
+
+
+def validation_details(error: ValidationError, language: str = "en") -> dict[str, Any]:
+    """Turn pydantic errors into details naming each invalid field, with problems in the language.
+
+    Korean problems are built from each error's type and context, never from pydantic's English
+    text. Field names and error types stay as they are.
+    """
     problems = []
     for item in error.errors(include_url=False, include_input=False):
         field = ".".join(str(part) for part in item["loc"]) or "body"
-        problems.append({"field": field, "problem": item["msg"], "type": item["type"]})
-    first = problems[0] if problems else {"field": "body", "problem": "invalid"}
-    return {
-        "field": first["field"],
-        "problem": f"{first['field']}: {first['problem']}.",
-        "errors": problems,
-    }
+        if language == "ko":
+            problem = korean.validation_problem(item["type"], item.get("ctx"))
+        else:
+            problem = item["msg"]
+        problems.append({"field": field, "problem": problem, "type": item["type"]})
+    if problems:
+        first = problems[0]
+    else:
+        first = {"field": "body", "problem": "값이 올바르지 않습니다" if language == "ko" else "invalid"}
+    summary = f"'{first['field']}' 필드: {first['problem']}." if language == "ko" else f"{first['field']}: {first['problem']}."
+    return {"field": first["field"], "problem": summary, "errors": problems}
 
 
 def parse_body(request: Request, model: type[ModelT], max_bytes: int) -> ModelT:

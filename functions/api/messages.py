@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.api import korean
+
 SUPPORTED_LANGUAGES = ("en", "ko")
 DEFAULT_LANGUAGE = "en"
 
@@ -45,6 +47,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ko": "티켓 {ticket_id}은(는) {current_status}에서 {requested_status}(으)로 바꿀 수 없습니다. "
         "가능한 다음 상태: {allowed}.",
     },
+    "ticket_closed": {
+        "en": "Ticket {ticket_id} is closed, so {fields} cannot change. Reopen it first (status reopened).",
+        "ko": "티켓 {ticket_id}은(는) 종료되어 {fields}을(를) 바꿀 수 없습니다. 먼저 다시 열어 주세요 (status reopened).",
+    },
     "idempotency_conflict": {
         "en": "This Idempotency-Key was already used with a different request. Use a new key for a new request.",
         "ko": "이 Idempotency-Key는 다른 요청에 이미 사용되었습니다. 새 요청에는 새 키를 사용해 주세요.",
@@ -65,6 +71,38 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "limit_exceeded": {
         "en": "This tenant already has {limit} {resource}s, the maximum. Delete one before adding another.",
         "ko": "이 테넌트에는 이미 최대 개수인 {limit}개의 {resource}이(가) 있습니다. 하나를 삭제한 뒤 추가해 주세요.",
+    },
+    "agent_exists": {
+        "en": "Agent {agent_id} is already registered. Change it with PATCH /agents/{agent_id}.",
+        "ko": "상담원 {agent_id}은(는) 이미 등록되어 있습니다. PATCH /agents/{agent_id}로 변경해 주세요.",
+    },
+    "agent_version_conflict": {
+        "en": "Agent {agent_id} was changed by someone else (now version {current_version}, you sent "
+        "{expected_version}). Reload the agent and apply your change again.",
+        "ko": "상담원 {agent_id}의 정보가 다른 사용자에 의해 변경되었습니다 (현재 버전 {current_version}, 보낸 버전 "
+        "{expected_version}). 다시 불러온 뒤 변경 사항을 적용해 주세요.",
+    },
+    "agent_unavailable": {
+        "en": "Agent {agent_id} has no free slot any more. Try again to route to another agent.",
+        "ko": "상담원 {agent_id}에게 더 이상 빈 자리가 없습니다. 다시 시도하면 다른 상담원에게 배정합니다.",
+    },
+    "state_conflict": {
+        "en": "{resource} '{id}' is already {state}, so nothing was changed.",
+        "ko": "{resource} '{id}'은(는) 이미 {state} 상태라서 아무것도 바꾸지 않았습니다.",
+    },
+    "profile_version_conflict": {
+        "en": "Customer {customer_id} was changed by someone else (now version {current_version}, you sent "
+        "{expected_version}). Reload the profile and apply your change again.",
+        "ko": "고객 {customer_id}의 프로필이 다른 사용자에 의해 변경되었습니다 (현재 버전 {current_version}, 보낸 버전 "
+        "{expected_version}). 프로필을 다시 불러온 뒤 변경 사항을 적용해 주세요.",
+    },
+    "approval_closed": {
+        "en": "Approval {approval_id} is already {status}; a person's decision or an expiry cannot be changed.",
+        "ko": "승인 {approval_id}은(는) 이미 {status} 상태입니다. 담당자의 결정이나 만료는 바꿀 수 없습니다.",
+    },
+    "workflow_not_running": {
+        "en": "Workflow {workflow_id} is {status}, so it cannot be cancelled.",
+        "ko": "워크플로 {workflow_id}은(는) {status} 상태라 취소할 수 없습니다.",
     },
     "unauthorized": {
         "en": "Authentication is missing or invalid: {problem}",
@@ -92,6 +130,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "unsupported_media_type": {
         "en": "Content-Type '{content_type}' is not supported. Send application/json; charset=utf-8.",
         "ko": "Content-Type '{content_type}'은(는) 지원하지 않습니다. application/json; charset=utf-8로 보내 주세요.",
+    },
+    "request_rejected": {
+        "en": "API Gateway rejected the request; details.gateway_error says why.",
+        "ko": "API Gateway가 요청을 거부했습니다. 이유는 details.gateway_error를 확인해 주세요.",
+    },
+    "throttled": {
+        "en": "Too many requests: retry after a short wait.",
+        "ko": "요청이 너무 많습니다. 잠시 뒤 다시 시도해 주세요.",
     },
     "dependency_failed": {
         "en": "A service this request depends on is unavailable. Retry later; nothing was changed unless the "
@@ -127,11 +173,44 @@ def preferred_language(accept_language: str | None) -> str:
     return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
 
 
-def render(code: str, language: str, details: dict[str, Any]) -> str:
-    """Fill the template of an error code in a language; unknown keys stay as written."""
+# Korean templates for errors whose `problem` exists only in English (a handler's or the domain's
+# own check). They name the field instead, so a Korean message never embeds English text.
+KOREAN_WITHOUT_PROBLEM: dict[str, str] = {
+    "invalid_input": "요청이 올바르지 않습니다: '{field}' 값을 확인해 주세요. 값을 고친 뒤 다시 보내 주세요.",
+    "invalid_field": "'{field}' 필드가 올바르지 않습니다. 값을 고친 뒤 다시 보내 주세요.",
+    "invalid_json": "본문이 올바른 JSON이 아닙니다. UTF-8로 인코딩한 JSON 객체를 보내 주세요.",
+}
+KOREAN_WITHOUT_FIELD = "요청이 올바르지 않습니다. 값을 고친 뒤 다시 보내 주세요."
+# Codes whose details carry a reason code that selects a Korean problem.
+_DENIAL_CODES = frozenset({"forbidden"})
+_TOKEN_CODES = frozenset({"unauthorized", "token_invalid"})
+
+
+def localize_details(code: str, language: str, details: dict[str, Any]) -> dict[str, Any]:
+    """Return the details with `problem` in the language, where the reason code gives one.
+
+    Only denials and token errors carry a reason code. Other details are returned unchanged.
+    """
+    if language != "ko" or "problem" not in details:
+        return details
+    if code in _DENIAL_CODES:
+        return {**details, "problem": korean.denial_problem(details.get("reason"))}
+    if code in _TOKEN_CODES:
+        return {**details, "problem": korean.token_problem(details.get("reason"))}
+    return details
+
+
+def render(code: str, language: str, details: dict[str, Any], problem_localized: bool = False) -> str:
+    """Fill the template of an error code in a language; unknown keys stay as written.
+
+    In Korean, `details["problem"]` is used only when `problem_localized` marks it as Korean or
+    the code's reason selects a Korean problem; otherwise a template without it is used.
+    """
     templates = CATALOGUE.get(code) or CATALOGUE["internal_error"]
     template = templates.get(language) or templates[DEFAULT_LANGUAGE]
     values = {key: (", ".join(map(str, value)) if isinstance(value, list) else value) for key, value in details.items()}
+    if language == "ko":
+        template, values = _korean_template(code, template, values, problem_localized)
     try:
         return template.format_map(_Missing(values))
     except (ValueError, IndexError):
@@ -141,3 +220,19 @@ def render(code: str, language: str, details: dict[str, Any]) -> str:
 class _Missing(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+
+def _korean_template(
+    code: str, template: str, values: dict[str, Any], problem_localized: bool
+) -> tuple[str, dict[str, Any]]:
+    values = dict(values)
+    if isinstance(values.get("resource"), str):
+        values["resource"] = korean.resource_name(values["resource"])
+    if code in _DENIAL_CODES:
+        values["problem"] = korean.denial_problem(values.get("reason"))
+    elif code in _TOKEN_CODES:
+        values["problem"] = korean.token_problem(values.get("reason"))
+    elif "{problem}" in template and not problem_localized and code in KOREAN_WITHOUT_PROBLEM:
+        needs_field = "{field}" in KOREAN_WITHOUT_PROBLEM[code]
+        template = KOREAN_WITHOUT_FIELD if needs_field and "field" not in values else KOREAN_WITHOUT_PROBLEM[code]
+    return template, values

@@ -22,15 +22,18 @@ OUTCOME_METRICS = {
     "gave_up": "WebhooksGivenUp",
     "disabled": "WebhooksDisabled",
 }
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @blueprint.on_sqs_message(queue=WEBHOOKS_QUEUE_NAME, batch_size=WEBHOOKS_BATCH_SIZE)
 def deliver_webhooks(event: Any) -> dict[str, Any]:
     """Process a batch and report only the failed message ids, so the rest are not redelivered."""
-    return process_partial_response(
-        event=event.to_dict(), record_handler=process_webhook_record, processor=processor, context=event.context
-    )
+    # A processor per invocation: it keeps the batch's results, and the local stack may run
+    # invocations on several threads.
+    processor = BatchProcessor(event_type=EventType.SQS)
+    with wiring.webhook_dispatcher().batch():
+        return process_partial_response(
+            event=event.to_dict(), record_handler=process_webhook_record, processor=processor, context=event.context
+        )
 
 
 def process_webhook_record(record: SQSRecord) -> str:

@@ -25,6 +25,7 @@ from functions.models.audit import (
     AuditEntry,
     AuditPage,
     AuditRecord,
+    ChainAnchor,
     ChainBreak,
     ChainHead,
     VerificationReport,
@@ -33,8 +34,10 @@ from functions.models.caller import Caller, Role
 from functions.models.events import (
     EventDetail,
     MessageReceived,
+    SlaBreachPredicted,
     TicketCreated,
     TicketEscalated,
+    TicketRouted,
     TicketStatusChanged,
     TicketUpdated,
 )
@@ -213,6 +216,11 @@ def _created(event: TicketCreated) -> Description:
         "queue": event.queue,
         "category": event.category,
     }
+    # The routing decision made when opening is part of the created record, so a new ticket
+    # has one entry whether or not an agent took it.
+    if event.routing_reason_codes is not None:
+        values["assignee_id"] = event.assignee_id
+        values["routing_reason_codes"] = ",".join(event.routing_reason_codes)
     return "ticket.created", "ticket", event.ticket_id, {name: AuditChange(new=value) for name, value in values.items()}
 
 
@@ -248,12 +256,35 @@ def _message_added(event: MessageReceived) -> Description:
     return "message.added", "ticket", event.ticket_id, changes
 
 
+def _routed(event: TicketRouted) -> Description:
+    changes = {
+        "assignee_id": AuditChange(old=event.previous_agent_id, new=event.agent_id),
+        "routing_reason_codes": AuditChange(new=",".join(event.reason_codes)),
+        "queue": AuditChange(new=event.queue),
+    }
+    if event.score is not None:
+        changes["routing_score"] = AuditChange(new=f"{event.score:.2f}")
+    return "ticket.routed", "ticket", event.ticket_id, changes
+
+
+def _breach_predicted(event: SlaBreachPredicted) -> Description:
+    changes = {
+        "sla_target": AuditChange(new=event.target),
+        "sla_due_at": AuditChange(new=audit_timestamp(event.due_at)),
+        "breach_risk": AuditChange(new=f"{event.risk:.4f}"),
+        "predicted_by": AuditChange(new=event.predicted_by),
+    }
+    return "ticket.sla_breach_predicted", "ticket", event.ticket_id, changes
+
+
 _DESCRIBERS: dict[type[EventDetail], Callable[[Any], Description]] = {
     TicketCreated: _created,
     TicketUpdated: _updated,
     TicketStatusChanged: _status_changed,
     TicketEscalated: _escalated,
     MessageReceived: _message_added,
+    TicketRouted: _routed,
+    SlaBreachPredicted: _breach_predicted,
 }
 
 
@@ -276,6 +307,44 @@ class AuditLog(Protocol):
     def list_entries(self, tenant_id: str, resource_id: str | None, limit: int, cursor: str | None) -> AuditPage: ...
 
 
+class AnchorStore(Protocol):
+    """Copies of chain heads outside the audit table; S3AnchorStore implements it."""
+
+    def latest(self, tenant_id: str) -> ChainAnchor | None:
+        """Return the tenant's latest anchor, or None when none was written."""
+
+    def write(self, anchor: ChainAnchor) -> None:
+        """Store a new anchor as the tenant's latest, keeping the earlier ones."""
+
+
+def anchor_break(log: AuditLog, anchor: ChainAnchor | None, head: ChainHead) -> ChainBreak | None:
+    """Check that the chain still contains the anchored entry with the anchored hash.
+
+    A chain rewritten as a whole, head included, verifies on its own. Only the anchor, which
+    the service's roles cannot change, shows that entry `anchor.sequence` is not the one that
+    was there at `anchor.anchored_at`.
+    """
+    if anchor is None:
+        return None
+    rewritten = f"the chain was truncated or rewritten after {anchor.anchored_at}"
+    if head.sequence < anchor.sequence:
+        return ChainBreak(
+            sequence=anchor.sequence,
+            reason="anchor mismatch",
+            detail=f"the chain ends at entry {head.sequence}, but entry {anchor.sequence} was anchored: {rewritten}",
+        )
+    entry = log.get_entry(anchor.tenant_id, anchor.sequence)
+    stored_hash = entry.hash if isinstance(entry, AuditEntry) else None
+    if stored_hash != anchor.hash:
+        found = "is missing or malformed" if stored_hash is None else f"has hash {stored_hash}"
+        return ChainBreak(
+            sequence=anchor.sequence,
+            reason="anchor mismatch",
+            detail=f"entry {anchor.sequence} {found}, but was anchored with hash {anchor.hash}: {rewritten}",
+        )
+    return None
+
+
 class AuditService:
     """Reading and verifying a tenant's audit log, for supervisors and administrators."""
 
@@ -286,8 +355,10 @@ class AuditService:
         max_entries: int,
         time_budget_seconds: float,
         monotonic: Callable[[], float] = time.monotonic,
+        anchors: AnchorStore | None = None,
     ) -> None:
         self._log = log
+        self._anchors = anchors
         self._default_entries = default_entries
         self._max_entries = max_entries
         self._time_budget = time_budget_seconds
@@ -309,6 +380,7 @@ class AuditService:
         deadline = self._monotonic() + self._time_budget
 
         head = self._log.read_head(tenant_id)
+        latest_anchor = self._anchors.latest(tenant_id) if self._anchors is not None else None
         if start > head.sequence + 1:
             raise InvalidInputError(
                 f"from_sequence {start} is past the end of the chain, whose last entry is {head.sequence}: "
@@ -326,7 +398,13 @@ class AuditService:
                 detail = "is missing" if anchor is None else f"is malformed: {anchor.problem}"
                 broken = ChainBreak(sequence=start - 1, reason=reason, detail=f"entry {start - 1}, before from_sequence, {detail}")
                 return VerificationReport(
-                    intact=False, entries=0, from_sequence=start, through_sequence=start - 1, head=head, first_broken=broken
+                    intact=False,
+                    entries=0,
+                    from_sequence=start,
+                    through_sequence=start - 1,
+                    head=head,
+                    first_broken=broken,
+                    anchor=latest_anchor,
                 )
             previous_hash = anchor.hash
 
@@ -336,14 +414,14 @@ class AuditService:
             for entry in page:
                 broken = verifier.check(entry)
                 if broken is not None:
-                    return self._report(verifier, start, head, broken)
+                    return self._report(verifier, start, head, broken, latest_anchor)
             if self._monotonic() > deadline and verifier.expected_sequence <= last:
                 through = verifier.expected_sequence - 1
                 break
 
-        broken = verifier.finish(through, head)
+        broken = verifier.finish(through, head) or anchor_break(self._log, latest_anchor, head)
         if broken is not None:
-            return self._report(verifier, start, head, broken)
+            return self._report(verifier, start, head, broken, latest_anchor)
         next_cursor = encode_verify_cursor(through + 1) if through < head.sequence else None
         return VerificationReport(
             intact=True,
@@ -352,9 +430,12 @@ class AuditService:
             through_sequence=through,
             head=head,
             next_cursor=next_cursor,
+            anchor=latest_anchor,
         )
 
-    def _report(self, verifier: ChainVerifier, start: int, head: ChainHead, broken: ChainBreak) -> VerificationReport:
+    def _report(
+        self, verifier: ChainVerifier, start: int, head: ChainHead, broken: ChainBreak, anchor: ChainAnchor | None
+    ) -> VerificationReport:
         return VerificationReport(
             intact=False,
             entries=verifier.checked,
@@ -362,6 +443,7 @@ class AuditService:
             through_sequence=verifier.expected_sequence - 1,
             head=head,
             first_broken=broken,
+            anchor=anchor,
         )
 
     def _start(self, from_sequence: int | None, cursor: str | None) -> int:
@@ -390,6 +472,7 @@ def _require_reader(caller: Caller) -> None:
         allowed = " or ".join(sorted(role.value for role in AUDIT_READER_ROLES))
         raise ForbiddenError(
             f"role {caller.role.value} may not read the audit log",
+            reason="audit_reader_only",
             problem=f"the audit log is open to the {allowed} roles of the tenant.",
         )
 

@@ -61,6 +61,15 @@ class InvalidTransitionError(DomainError):
         )
 
 
+class TicketClosedError(DomainError):
+    """A change to a closed ticket other than reopening it."""
+
+    code = "ticket_closed"
+
+    def __init__(self, ticket_id: str, fields: list[str]) -> None:
+        super().__init__(f"ticket {ticket_id} is closed", ticket_id=ticket_id, fields=fields)
+
+
 class IdempotencyConflictError(DomainError):
     code = "idempotency_conflict"
 

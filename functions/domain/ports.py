@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from functions.models.events import EventDetail
 from functions.models.tickets import Message, Ticket
+
+if TYPE_CHECKING:
+    from functions.domain.routing import LoadChange
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,10 @@ class Customer:
 
 
 class TicketRepository(Protocol):
-    def create_ticket(self, ticket: Ticket, events: Sequence[EventDetail], first_message: Message) -> None:
-        """Store a new ticket, its first message, its thread mapping and outbox events atomically.
+    def create_ticket(
+        self, ticket: Ticket, events: Sequence[EventDetail], first_message: Message, load: Sequence[LoadChange] = ()
+    ) -> None:
+        """Store a new ticket, its first message, its thread mapping, outbox events and load changes atomically.
 
         Raises ThreadConflictError when the thread already has a ticket, and
         IdempotencyConflictError when the message id is already stored.
@@ -49,13 +54,23 @@ class TicketRepository(Protocol):
 
     def find_ticket_by_thread(self, tenant_id: str, thread_key: str) -> Ticket | None: ...
 
-    def save_ticket(self, ticket: Ticket, expected_version: int, events: Sequence[EventDetail]) -> None:
-        """Replace the ticket if its stored version is `expected_version`, else VersionConflictError."""
+    def save_ticket(
+        self, ticket: Ticket, expected_version: int, events: Sequence[EventDetail], load: Sequence[LoadChange] = ()
+    ) -> None:
+        """Replace the ticket if its stored version is `expected_version`, else VersionConflictError.
+
+        The agents' load changes commit with it (functions/domain/routing.py).
+        """
 
     def add_message(
-        self, message: Message, ticket: Ticket, expected_version: int, events: Sequence[EventDetail]
+        self,
+        message: Message,
+        ticket: Ticket,
+        expected_version: int,
+        events: Sequence[EventDetail],
+        load: Sequence[LoadChange] = (),
     ) -> bool:
-        """Store a message and the updated ticket atomically.
+        """Store a message, the updated ticket and the agents' load changes atomically.
 
         Returns False when a message with the same id already exists (nothing is written);
         raises VersionConflictError when the ticket changed since it was read.

@@ -9,18 +9,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from functions.domain import access, lifecycle
+from functions.domain import access, lifecycle, sla
 from functions.domain.errors import (
     DependencyError,
     InvalidInputError,
     InvalidTransitionError,
     ThreadConflictError,
     TicketBusyError,
+    TicketClosedError,
     VersionConflictError,
 )
 from functions.domain.escalation import EscalationPolicy, decide_escalation, raised_priority
 from functions.domain.ids import new_id
 from functions.domain.ports import EventPublisher, Page, TicketFilter, TicketRepository
+from functions.domain.router import MAX_ROUTING_ATTEMPTS, AgentAtCapacityError, Router
+from functions.domain.routing import LoadChange, load_changes
 from functions.domain.sentiment import SentimentAnalyser
 from functions.domain.triage import TriageAnalyser
 from functions.models.caller import Caller, Role
@@ -54,6 +57,9 @@ logger = logging.getLogger(f"servicedesk.{__name__}")
 # longest random pause before the next try grows by this many seconds per attempt.
 MAX_APPEND_ATTEMPTS = 10
 APPEND_BACKOFF_STEP_SECONDS = 0.05
+# Waiting tickets tried when a ticket frees an agent's slot, within the PATCH request. Tickets
+# beyond it wait for the next release, agent change or breach job run.
+ROUTE_ON_RELEASE_LIMIT = 10
 # The actor of changes made by the intake consumer for channel messages.
 INTAKE_ACTOR = Actor(user_id="intake", role=Role.SYSTEM)
 
@@ -81,6 +87,7 @@ class TicketService:
         default_queue: str,
         triage: TriageAnalyser | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        router: Router | None = None,
     ) -> None:
         self._repository = repository
         self._publisher = publisher
@@ -89,6 +96,7 @@ class TicketService:
         self._default_queue = default_queue
         self._triage = triage
         self._clock = clock
+        self._router = router
 
     # Reading.
 
@@ -165,7 +173,13 @@ class TicketService:
         updated, changes = self._apply_update(current, request)
         if not changes:
             return current
-        updated = updated.model_copy(update={"version": current.version + 1, "updated_at": self._clock()})
+        now = self._clock()
+        updated = updated.model_copy(update={"version": current.version + 1, "updated_at": now})
+        if "assignee_id" in changes and updated.assignee_id and self._router is not None:
+            decision = self._router.manual_decision(updated, updated.assignee_id, _actor(caller))
+            updated = updated.model_copy(update={"routing": decision or updated.routing})
+        updated = sla.follow_change(current, updated, now)
+        load = load_changes(current, updated)
 
         events: list[EventDetail] = []
         if "status" in changes:
@@ -181,12 +195,14 @@ class TicketService:
         events.append(self._event(TicketUpdated, updated, changes=changes, version=updated.version))
 
         events = _with_actor(events, _actor(caller))
-        self._repository.save_ticket(updated, expected_version, events)
+        self._repository.save_ticket(updated, expected_version, events, load)
         self._publish(events)
         logger.info(
             "ticket updated",
             extra={"ticket_id": ticket_id, "tenant_id": caller.tenant_id, "version": updated.version},
         )
+        if any(change.delta < 0 for change in load):
+            self._route_waiting(caller.tenant_id)
         return updated
 
     def add_message(
@@ -262,6 +278,57 @@ class TicketService:
             )
             return self._append(winner, message.model_copy(update={"ticket_id": winner.ticket_id}), INTAKE_ACTOR)
 
+    # Changes made by the service's own components (workflows), not by an API caller.
+
+    def add_system_note(self, tenant_id: str, ticket_id: str, message_id: str, body: str, actor: Actor) -> MessageOutcome:
+        """Append a system message to a ticket's conversation; a repeated message id changes nothing."""
+        ticket = self._repository.get_ticket(tenant_id, ticket_id)
+        message = Message(
+            message_id=message_id,
+            ticket_id=ticket_id,
+            tenant_id=tenant_id,
+            channel=ticket.channel,
+            author_type=AuthorType.SYSTEM,
+            author_id=actor.user_id,
+            body=body,
+            created_at=self._clock(),
+        )
+        return self._append(ticket, message, actor)
+
+    def change_status_as_system(self, tenant_id: str, ticket_id: str, status: TicketStatus, actor: Actor) -> Ticket:
+        """Move a ticket to `status` for a service component, retrying when other writers change it.
+
+        A ticket already in `status` is returned unchanged; a transition the lifecycle forbids
+        raises InvalidTransitionError.
+        """
+        for attempt in range(1, MAX_APPEND_ATTEMPTS + 1):
+            current = self._repository.get_ticket(tenant_id, ticket_id)
+            updated, changes = self._apply_update(current, UpdateTicketRequest(status=status))
+            if not changes:
+                return current
+            now = self._clock()
+            updated = updated.model_copy(update={"version": current.version + 1, "updated_at": now})
+            # The lifecycle stamps, SLA clocks and agent load follow every status change.
+            updated = sla.follow_change(current, updated, now)
+            load = load_changes(current, updated)
+            events: list[EventDetail] = [
+                self._event(
+                    TicketStatusChanged, updated, from_status=current.status, to_status=updated.status, version=updated.version
+                ),
+                self._event(TicketUpdated, updated, changes=changes, version=updated.version),
+            ]
+            events = _with_actor(events, actor)
+            try:
+                self._repository.save_ticket(updated, current.version, events, load)
+            except VersionConflictError as conflict:
+                if attempt == MAX_APPEND_ATTEMPTS:
+                    raise TicketBusyError(ticket_id, attempt) from conflict
+                time.sleep(random.uniform(0, APPEND_BACKOFF_STEP_SECONDS * attempt))
+                continue
+            self._publish(events)
+            return updated
+        raise AssertionError("unreachable")
+
     # Internals.
 
     def _open_with_message(self, ticket: Ticket, message: Message, text: str, actor: Actor) -> MessageOutcome:
@@ -270,27 +337,43 @@ class TicketService:
         ticket = self._triaged(ticket, text).model_copy(update={"message_count": 1, "last_sentiment": sentiment})
 
         escalated_ticket, escalation_event = self._escalate_if_needed(ticket, text, sentiment, message.author_type)
-        ticket = escalated_ticket
+        unrouted = self._with_sla_clock(escalated_ticket)
 
-        events: list[EventDetail] = [
-            self._event(
-                TicketCreated,
-                ticket,
-                customer_id=ticket.customer_id,
-                channel=ticket.channel,
-                status=ticket.status,
-                priority=ticket.priority,
-                queue=ticket.queue,
-                category=ticket.category,
-                version=ticket.version,
-            ),
-            self._message_event(message),
-        ]
-        if escalation_event is not None:
-            events.append(escalation_event)
+        # The routing decision commits with the ticket, so a new ticket is stored once, at
+        # version 1, with its agent or its reason to wait.
+        for attempt in range(1, MAX_ROUTING_ATTEMPTS + 1):
+            ticket, load = self._planned_route(unrouted, last_attempt=attempt == MAX_ROUTING_ATTEMPTS)
+            routing = ticket.routing
+            events: list[EventDetail] = [
+                self._event(
+                    TicketCreated,
+                    ticket,
+                    customer_id=ticket.customer_id,
+                    channel=ticket.channel,
+                    status=ticket.status,
+                    priority=ticket.priority,
+                    queue=ticket.queue,
+                    category=ticket.category,
+                    version=ticket.version,
+                    assignee_id=ticket.assignee_id,
+                    routing_reason_codes=routing.reason_codes if routing else None,
+                    routing_score=routing.score if routing else None,
+                ),
+                self._message_event(message),
+            ]
+            if escalation_event is not None:
+                events.append(escalation_event)
 
-        events = _with_actor(events, actor)
-        self._repository.create_ticket(ticket, events, first_message=message)
+            events = _with_actor(events, actor)
+            try:
+                self._repository.create_ticket(ticket, events, first_message=message, load=load)
+            except AgentAtCapacityError:
+                logger.info(
+                    "chosen agent became unavailable; routing the new ticket again",
+                    extra={"ticket_id": ticket.ticket_id, "tenant_id": ticket.tenant_id, "attempt": attempt},
+                )
+                continue
+            break
         self._publish(events)
         logger.info(
             "ticket created",
@@ -312,14 +395,17 @@ class TicketService:
         message = message.model_copy(update={"sentiment": sentiment})
 
         for attempt in range(1, MAX_APPEND_ATTEMPTS + 1):
+            now = self._clock()
             updated = ticket.model_copy(
                 update={
                     "message_count": ticket.message_count + 1,
                     "version": ticket.version + 1,
-                    "updated_at": self._clock(),
+                    "updated_at": now,
                     "last_sentiment": sentiment or ticket.last_sentiment,
                 }
             )
+            if message.author_type == AuthorType.AGENT and updated.first_response_at is None:
+                updated = updated.model_copy(update={"first_response_at": message.created_at})
             events: list[EventDetail] = [self._message_event(message)]
             if message.author_type == AuthorType.REQUESTER and updated.status in lifecycle.REOPEN_ON_MESSAGE:
                 updated = updated.model_copy(update={"status": TicketStatus.REOPENED})
@@ -335,10 +421,11 @@ class TicketService:
             updated, escalation_event = self._escalate_if_needed(updated, message.body, sentiment, message.author_type)
             if escalation_event is not None:
                 events.append(escalation_event)
+            updated = sla.follow_change(ticket, updated, now)
 
             events = _with_actor(events, actor)
             try:
-                stored = self._repository.add_message(message, updated, ticket.version, events)
+                stored = self._repository.add_message(message, updated, ticket.version, events, load_changes(ticket, updated))
             except VersionConflictError as conflict:
                 if attempt == MAX_APPEND_ATTEMPTS:
                     raise TicketBusyError(ticket.ticket_id, attempt) from conflict
@@ -358,6 +445,47 @@ class TicketService:
                 message=message, ticket=updated, escalated_now=escalation_event is not None
             )
         raise AssertionError("unreachable")
+
+    def _with_sla_clock(self, ticket: Ticket) -> Ticket:
+        """Start the SLA clocks of a new ticket in its customer's tier and time zone (Asia/Seoul when unknown)."""
+        customer = self._repository.get_customer(ticket.tenant_id, ticket.customer_id)
+        zone = customer.attributes.get("time_zone") if customer else None
+        try:
+            clock = sla.start_clock(ticket, customer.tier if customer else None, zone if isinstance(zone, str) else None)
+        except InvalidInputError:
+            logger.warning(
+                "customer time zone unknown; using the default",
+                extra={"ticket_id": ticket.ticket_id, "tenant_id": ticket.tenant_id, "customer_id": ticket.customer_id},
+            )
+            clock = sla.start_clock(ticket, customer.tier if customer else None, None)
+        return sla.follow_change(None, ticket.model_copy(update={"sla": clock}), ticket.created_at)
+
+    def _planned_route(self, ticket: Ticket, last_attempt: bool) -> tuple[Ticket, list[LoadChange]]:
+        """Return the new ticket with its routing decision and the load change it needs.
+
+        On the last attempt no agent is chosen, so contention for agents cannot keep a ticket from
+        opening. When the agents cannot be read the ticket opens without a decision and waits
+        for the next routing pass.
+        """
+        if self._router is None:
+            return ticket, []
+        try:
+            return self._router.plan_new(ticket, give_up=last_attempt)
+        except DependencyError as error:
+            logger.warning(
+                "routing failed; the ticket waits in its queue",
+                extra={"ticket_id": ticket.ticket_id, "tenant_id": ticket.tenant_id, "error": str(error)},
+            )
+            return ticket, []
+
+    def _route_waiting(self, tenant_id: str) -> None:
+        """Give freed agent slots to waiting tickets; a failure leaves them for the next pass."""
+        if self._router is None:
+            return
+        try:
+            self._router.route_waiting(tenant_id, ROUTE_ON_RELEASE_LIMIT)
+        except DependencyError as error:
+            logger.warning("routing waiting tickets failed", extra={"tenant_id": tenant_id, "error": str(error)})
 
     def _triaged(self, ticket: Ticket, text: str) -> Ticket:
         """Route a new ticket by the triage model: its queue, and its category unless one was given.
@@ -446,6 +574,14 @@ class TicketService:
             if requested is not None and requested != getattr(current, field):
                 values[field] = requested
                 changes[field] = FieldChange(old=_text(getattr(current, field)), new=_text(requested))
+        # An explicit null assignee unassigns the ticket; an absent one leaves it as it is.
+        unassigning = "assignee_id" in request.model_fields_set and request.assignee_id is None
+        if unassigning and current.assignee_id is not None:
+            values["assignee_id"] = None
+            changes["assignee_id"] = FieldChange(old=_text(current.assignee_id), new=_text(None))
+
+        if current.status == TicketStatus.CLOSED and request.status in (None, TicketStatus.CLOSED) and changes:
+            raise TicketClosedError(current.ticket_id, sorted(changes))
 
         if request.status is not None and request.status != current.status:
             if not lifecycle.can_transition(current.status, request.status):
@@ -456,12 +592,17 @@ class TicketService:
             changes["status"] = FieldChange(old=current.status.value, new=request.status.value)
 
         updated = current.model_copy(update=values)
+        if "status" not in values and updated.status == TicketStatus.ASSIGNED and not updated.assignee_id:
+            # Unassigning mirrors assigning: an assigned ticket goes back to new, in its queue.
+            values["status"] = TicketStatus.NEW
+            changes["status"] = FieldChange(old=current.status.value, new=TicketStatus.NEW.value)
+            updated = current.model_copy(update=values)
         if updated.status in lifecycle.NEEDS_ASSIGNEE and not updated.assignee_id:
             raise InvalidInputError(
                 f"status {updated.status.value} needs an assignee: set assignee_id in the same request",
                 field="assignee_id",
             )
-        if updated.status == TicketStatus.NEW and "assignee_id" in values:
+        if updated.status == TicketStatus.NEW and updated.assignee_id and "assignee_id" in values:
             values["status"] = TicketStatus.ASSIGNED
             changes["status"] = FieldChange(old=current.status.value, new=TicketStatus.ASSIGNED.value)
             updated = current.model_copy(update=values)

@@ -12,7 +12,9 @@ import json
 import logging
 import math
 import random
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -20,13 +22,15 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from functions.domain.audit import audit_timestamp
 from functions.domain.errors import DependencyError, ForbiddenError, InvalidInputError
 from functions.domain.ids import new_id
 from functions.domain.ports import Page
 from functions.domain.webhook_signing import delivery_headers, new_signing_secret
 from functions.domain.webhook_urls import UrlPolicy
+from functions.models.audit import AuditChange, AuditRecord
 from functions.models.caller import Caller, Role
-from functions.models.events import EVENT_TYPES
+from functions.models.events import EVENT_TYPES, Actor
 from functions.models.webhooks import (
     CreateWebhookRequest,
     DeliveryAttempt,
@@ -47,6 +51,8 @@ MANAGING_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
 # SQS delays a message by at most 15 minutes; longer waits take several hops.
 MAX_QUEUE_DELAY_SECONDS = 900
 _EVENT_MODELS = {model.DETAIL_TYPE: model for model in EVENT_TYPES}
+# The actor of the audit entry written when repeated failures disable a subscription.
+DISPATCHER_ACTOR = Actor(user_id="webhook-dispatcher", role=Role.SYSTEM)
 
 
 # Ports.
@@ -89,7 +95,10 @@ class WebhookEventPublisher(Protocol):
 
 
 class WebhookRepository(Protocol):
-    def create(self, webhook: StoredWebhook, max_per_tenant: int) -> None:
+    # Every configuration change takes the audit records that describe it and appends them to
+    # the tenant's audit chain in the same write, so a change and its entry commit together.
+
+    def create(self, webhook: StoredWebhook, max_per_tenant: int, audit: Sequence[AuditRecord]) -> None:
         """Store a new subscription; raise LimitExceededError when the tenant has `max_per_tenant`."""
 
     def get(self, tenant_id: str, webhook_id: str) -> StoredWebhook:
@@ -99,15 +108,21 @@ class WebhookRepository(Protocol):
 
     def list_webhooks(self, tenant_id: str) -> list[StoredWebhook]: ...
 
-    def delete(self, tenant_id: str, webhook_id: str) -> None:
+    def delete(self, tenant_id: str, webhook_id: str, audit: Sequence[AuditRecord]) -> None:
         """Delete the subscription or raise NotFoundError."""
 
     def rotate_secret(
-        self, tenant_id: str, webhook_id: str, secret: str, previous_expires_at: datetime, now: datetime
+        self,
+        tenant_id: str,
+        webhook_id: str,
+        secret: str,
+        previous_expires_at: datetime,
+        now: datetime,
+        audit: Sequence[AuditRecord],
     ) -> None:
         """Make `secret` current and keep the old one until `previous_expires_at`; NotFoundError if absent."""
 
-    def enable(self, tenant_id: str, webhook_id: str, now: datetime) -> StoredWebhook:
+    def enable(self, tenant_id: str, webhook_id: str, now: datetime, audit: Sequence[AuditRecord]) -> StoredWebhook:
         """Enable the subscription, reset its failure count and return it; NotFoundError if absent."""
 
     def subscribers(self, tenant_id: str, event_type: str) -> list[StoredWebhook]:
@@ -124,7 +139,15 @@ class WebhookRepository(Protocol):
     def count_failure(self, tenant_id: str, webhook_id: str, now: datetime, reason: str) -> int | None:
         """Add one consecutive failure and return the new count, or None when the subscription is gone."""
 
-    def disable(self, tenant_id: str, webhook_id: str, now: datetime, reason: str, event: WebhookDisabled) -> bool:
+    def disable(
+        self,
+        tenant_id: str,
+        webhook_id: str,
+        now: datetime,
+        reason: str,
+        event: WebhookDisabled,
+        audit: Sequence[AuditRecord],
+    ) -> bool:
         """Disable an enabled subscription and store `event` in the outbox in one write.
 
         Returns False, writing nothing, when it is already disabled or gone.
@@ -194,7 +217,19 @@ class WebhookService:
             signing_secret=new_signing_secret(),
         )
 
-        self._repository.create(stored, self._max_per_tenant)
+        registered = config_record(
+            caller.tenant_id,
+            _actor(caller),
+            "webhook.registered",
+            stored.webhook_id,
+            now,
+            {
+                "host": AuditChange(new=_host(stored.url)),
+                "event_types": AuditChange(new=",".join(stored.event_types)),
+                "enabled": AuditChange(new="true"),
+            },
+        )
+        self._repository.create(stored, self._max_per_tenant, [registered])
 
         logger.info(
             "webhook registered",
@@ -212,7 +247,18 @@ class WebhookService:
 
     def delete_webhook(self, caller: Caller, webhook_id: str) -> None:
         _require_manager(caller)
-        self._repository.delete(caller.tenant_id, webhook_id)
+        webhook = self._repository.get(caller.tenant_id, webhook_id)
+        deleted = config_record(
+            caller.tenant_id,
+            _actor(caller),
+            "webhook.deleted",
+            webhook_id,
+            self._clock(),
+            {"host": AuditChange(old=_host(webhook.url)), "enabled": AuditChange(old=_flag(webhook.enabled))},
+        )
+
+        self._repository.delete(caller.tenant_id, webhook_id, [deleted])
+
         logger.info("webhook deleted", extra={"tenant_id": caller.tenant_id, "webhook_id": webhook_id})
 
     def rotate_secret(self, caller: Caller, webhook_id: str) -> SecretRotated:
@@ -221,8 +267,17 @@ class WebhookService:
         now = self._clock()
         secret = new_signing_secret()
         previous_expires_at = now + self._secret_grace
+        # The entry records when the old secret stops signing, never a secret itself.
+        rotated = config_record(
+            caller.tenant_id,
+            _actor(caller),
+            "webhook.secret_rotated",
+            webhook_id,
+            now,
+            {"previous_secret_expires_at": AuditChange(new=audit_timestamp(previous_expires_at))},
+        )
 
-        self._repository.rotate_secret(caller.tenant_id, webhook_id, secret, previous_expires_at, now)
+        self._repository.rotate_secret(caller.tenant_id, webhook_id, secret, previous_expires_at, now, [rotated])
 
         logger.info("webhook secret rotated", extra={"tenant_id": caller.tenant_id, "webhook_id": webhook_id})
         return SecretRotated(webhook_id=webhook_id, signing_secret=secret, previous_secret_expires_at=previous_expires_at)
@@ -230,7 +285,22 @@ class WebhookService:
     def enable(self, caller: Caller, webhook_id: str) -> Webhook:
         """Enable a subscription again with a clean failure count; events of the disabled time are not replayed."""
         _require_manager(caller)
-        webhook = self._repository.enable(caller.tenant_id, webhook_id, self._clock())
+        now = self._clock()
+        current = self._repository.get(caller.tenant_id, webhook_id)
+        enabled = config_record(
+            caller.tenant_id,
+            _actor(caller),
+            "webhook.enabled",
+            webhook_id,
+            now,
+            {
+                "enabled": AuditChange(old=_flag(current.enabled), new="true"),
+                "consecutive_failures": AuditChange(old=str(current.consecutive_failures), new="0"),
+            },
+        )
+
+        webhook = self._repository.enable(caller.tenant_id, webhook_id, now, [enabled])
+
         logger.info("webhook enabled", extra={"tenant_id": caller.tenant_id, "webhook_id": webhook_id})
         return webhook.public()
 
@@ -271,6 +341,30 @@ class WebhookDispatcher:
         self._event_source = event_source
         self._clock = clock
         self._uniform = uniform
+        self._batch = threading.local()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Look up each tenant's subscriptions to an event type once for the messages handled inside.
+
+        A batch lasts one queue invocation, so a subscription changed during it takes effect from
+        the next batch. The lookups are kept per thread, since the local stack's pollers share
+        this object.
+        """
+        self._batch.subscribers = {}
+        try:
+            yield
+        finally:
+            self._batch.subscribers = None
+
+    def _subscribers(self, tenant_id: str, event_type: str) -> list[StoredWebhook]:
+        cache = getattr(self._batch, "subscribers", None)
+        if cache is None:
+            return self._repository.subscribers(tenant_id, event_type)
+        key = (tenant_id, event_type)
+        if key not in cache:
+            cache[key] = self._repository.subscribers(tenant_id, event_type)
+        return cache[key]
 
     def handle(self, body: dict[str, Any]) -> str:
         """Process one queue message body, an EventBridge event or a DeliveryMessage; return what happened."""
@@ -296,7 +390,7 @@ class WebhookDispatcher:
         except ValidationError as error:
             raise InvalidQueueMessageError(f"invalid {event_type} detail: {_fields(error)}") from error
 
-        subscriptions = self._repository.subscribers(event.tenant_id, event_type)
+        subscriptions = self._subscribers(event.tenant_id, event_type)
         if not subscriptions:
             return "no_subscribers"
         messages = [
@@ -420,7 +514,20 @@ class WebhookDispatcher:
             last_status_code=result.status_code,
             last_error=result.failure_reason(),
         )
-        if not self._repository.disable(webhook.tenant_id, webhook.webhook_id, now, reason, event):
+        disabled = config_record(
+            webhook.tenant_id,
+            DISPATCHER_ACTOR,
+            "webhook.disabled",
+            webhook.webhook_id,
+            now,
+            {
+                "enabled": AuditChange(old="true", new="false"),
+                "consecutive_failures": AuditChange(new=str(failures)),
+                "last_status_code": AuditChange(new=None if result.status_code is None else str(result.status_code)),
+            },
+            event_id=event.event_id,
+        )
+        if not self._repository.disable(webhook.tenant_id, webhook.webhook_id, now, reason, event, [disabled]):
             return
         logger.warning(
             "webhook disabled after consecutive failures",
@@ -437,10 +544,45 @@ class WebhookDispatcher:
         self._repository.delete_outbox([event])
 
 
+def config_record(
+    tenant_id: str,
+    actor: Actor,
+    action: str,
+    webhook_id: str,
+    moment: datetime,
+    changes: dict[str, AuditChange],
+    event_id: str | None = None,
+) -> AuditRecord:
+    """Describe a change of a webhook subscription for the audit log.
+
+    Entries name the URL's host, never its path or query (which may carry a receiver's token),
+    and never a signing secret.
+    """
+    return AuditRecord(
+        tenant_id=tenant_id,
+        timestamp=audit_timestamp(moment),
+        actor=actor,
+        action=action,
+        resource_type="webhook",
+        resource_id=webhook_id,
+        changes=changes,
+        event_id=event_id,
+    )
+
+
+def _actor(caller: Caller) -> Actor:
+    return Actor(user_id=caller.user_id, role=caller.role)
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
 def _require_manager(caller: Caller) -> None:
     if caller.role not in MANAGING_ROLES:
         raise ForbiddenError(
             "only admins and supervisors of the tenant may manage webhooks",
+            reason="webhook_management_not_allowed",
             problem=f"role {caller.role.value} may not manage webhooks; ask an admin or supervisor.",
             role=caller.role.value,
         )

@@ -65,7 +65,23 @@ class ChainHead(BaseModel):
     updated_at: str | None = None
 
 
-BreakReason = Literal["hash mismatch", "previous hash mismatch", "gap"]
+class ChainAnchor(BaseModel):
+    """A chain head copied to storage outside the audit table (an S3 bucket with Object Lock).
+
+    A later chain must still hold entry `sequence` with this `hash`; if it does not, the table
+    was rewritten after `anchored_at`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: int = 1
+    tenant_id: str = Field(min_length=1, max_length=128)
+    sequence: int = Field(ge=1)
+    hash: Sha256Hex
+    anchored_at: str = Field(description="Time the anchor was written, UTC, `YYYY-MM-DDTHH:MM:SS.ffffffZ`.")
+
+
+BreakReason = Literal["hash mismatch", "previous hash mismatch", "gap", "anchor mismatch"]
 
 
 class ChainBreak(BaseModel):
@@ -90,6 +106,9 @@ class VerificationReport(BaseModel):
     head: ChainHead
     first_broken: ChainBreak | None = None
     next_cursor: str | None = None
+    anchor: ChainAnchor | None = Field(
+        default=None, description="The latest anchor of the chain outside the audit table, null when none was written yet."
+    )
 
 
 class AuditPage(BaseModel):

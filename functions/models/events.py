@@ -59,6 +59,11 @@ class TicketCreated(EventDetail):
     queue: str
     category: str | None = None
     version: int
+    assignee_id: str | None = Field(default=None, description="Agent the router chose when opening; null while waiting.")
+    routing_reason_codes: list[str] | None = Field(
+        default=None, description="Facts behind the opening routing decision; null when routing was off or failed."
+    )
+    routing_score: float | None = None
 
 
 class FieldChange(BaseModel):
@@ -104,10 +109,39 @@ class MessageReceived(EventDetail):
     language: Literal["ko", "en", "mixed", "unknown"] | None = None
 
 
+class TicketRouted(EventDetail):
+    """The router assigned a ticket to an agent, or left it waiting in its queue, and why."""
+
+    DETAIL_TYPE: ClassVar[str] = "TicketRouted"
+
+    agent_id: str | None = Field(default=None, description="Chosen agent; null when the ticket waits in its queue.")
+    previous_agent_id: str | None = None
+    queue: str
+    reason_codes: list[str]
+    reason: str = Field(max_length=500)
+    score: float | None = None
+    version: int
+
+
+class SlaBreachPredicted(EventDetail):
+    """The breach job expects a ticket to miss an SLA due time and escalated it before the breach."""
+
+    DETAIL_TYPE: ClassVar[str] = "SlaBreachPredicted"
+
+    target: Literal["first_response", "resolution"]
+    due_at: datetime
+    predicted_breach_at: datetime | None = None
+    risk: float = Field(ge=0.0, le=1.0)
+    predicted_by: Literal["resolution_model", "priority_median"]
+    version: int
+
+
 EVENT_TYPES: tuple[type[EventDetail], ...] = (
     TicketCreated,
     TicketUpdated,
     TicketStatusChanged,
     TicketEscalated,
     MessageReceived,
+    TicketRouted,
+    SlaBreachPredicted,
 )

@@ -168,6 +168,45 @@ class AddMessageRequest(BaseModel):
     _no_controls = field_validator("body")(reject_control_characters)
 
 
+class RoutingDecision(BaseModel):
+    """The router's latest decision on a ticket: the chosen agent, or none while it waits in its queue."""
+
+    agent_id: str | None = Field(default=None, description="Chosen agent; null while the ticket waits in its queue.")
+    queue: str
+    reason_codes: list[str] = Field(
+        default_factory=list, description="Stable codes of the facts behind the decision, for reports and filters."
+    )
+    reason: str = Field(description="The decision in one English sentence, for people reading the ticket.")
+    score: float | None = Field(default=None, description="Score of the chosen agent; null when no agent was chosen.")
+    decided_at: datetime
+
+
+class SlaClock(BaseModel):
+    """A ticket's SLA clocks: targets in business seconds of a calendar and the due times they give."""
+
+    policy_id: str
+    calendar_id: str
+    time_zone: str = Field(description="IANA time zone whose working hours the clocks count.")
+    first_response_target_seconds: int = Field(ge=0, description="Business seconds allowed until the first response.")
+    resolution_target_seconds: int = Field(ge=0, description="Business seconds allowed until resolution.")
+    first_response_due_at: datetime
+    resolution_due_at: datetime
+    paused_seconds: int = Field(
+        default=0, ge=0, description="Business seconds spent pending (waiting on the customer); they extend the due times."
+    )
+    paused_since: datetime | None = Field(default=None, description="Start of the current pause; null while running.")
+    first_response_breached: bool = False
+    resolution_breached: bool = False
+    predicted_breach_at: datetime | None = Field(
+        default=None, description="When the breach job expects resolution to miss its due time; null when on track."
+    )
+    breach_risk: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Share of the remaining business time the predicted handling needs, capped at 1."
+    )
+    predicted_by: str | None = Field(default=None, description="resolution_model or priority_median.")
+    escalated_for_breach_at: datetime | None = None
+
+
 class Ticket(BaseModel):
     """A ticket as stored and returned by the API."""
 
@@ -196,6 +235,14 @@ class Ticket(BaseModel):
     version: int = 1
     created_at: datetime
     updated_at: datetime
+    first_response_at: datetime | None = Field(
+        default=None, description="First agent message or first move to in_progress, whichever came first."
+    )
+    resolved_at: datetime | None = Field(default=None, description="Last move to resolved; cleared when reopened.")
+    closed_at: datetime | None = Field(default=None, description="Move to closed; cleared when reopened.")
+    reopened_count: int = Field(default=0, ge=0)
+    routing: RoutingDecision | None = None
+    sla: SlaClock | None = None
 
 
 class Message(BaseModel):

@@ -7,7 +7,7 @@ import argparse
 import logging
 import sys
 
-from infra.local import moto_speedups
+from infra.local import moto_speedups, moto_workflows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     moto_speedups.install()
+    moto_workflows.install()
     # werkzeug logs one line per request; keep only warnings and errors.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     from moto.server import main as moto_main

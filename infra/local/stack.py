@@ -24,6 +24,7 @@ from infra.local.lambda_runtime import REGION
 logger = logging.getLogger("local_stack")
 
 HOST = "127.0.0.1"
+API_KEY_FILE_NAME = "partner-api-keys.json"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -41,6 +42,11 @@ class LocalStackConfig:
     # Where the signing secret of development tokens is written at every start.
     secret_file: Path = PROJECT_ROOT / ".artifacts" / "dev-token-secret"
 
+    @property
+    def api_key_file(self) -> Path:
+        """Where the partner API keys are written at every start, beside the secret."""
+        return self.secret_file.with_name(API_KEY_FILE_NAME)
+
 
 @dataclass
 class LocalStack:
@@ -50,6 +56,7 @@ class LocalStack:
     _threads: list[threading.Thread] = field(default_factory=list)
     _moto: Any = None
     _http: Any = None
+    _api_keys: frozenset[str] = frozenset()
 
     @property
     def api_url(self) -> str:
@@ -71,6 +78,7 @@ class LocalStack:
         self._start_api(app)
         self._start_consumers(app)
         self._start_schedules(app)
+        self._start_partner_simulator()
         logger.info("local stack ready: API %s, AWS endpoint %s", self.api_url, self.moto_url)
 
     def stop(self) -> None:
@@ -99,6 +107,9 @@ class LocalStack:
         """Raise PortInUseError before anything starts, so no request reaches another server."""
         for port, option in ((self.config.moto_port, "--moto-port"), (self.config.api_port, "--api-port")):
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                # The servers set SO_REUSEADDR too, so connections of a stopped stack that are
+                # still closing (TIME_WAIT) do not count as a port in use.
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     probe.bind((HOST, port))
                 except OSError as error:
@@ -154,12 +165,14 @@ class LocalStack:
     def _deploy(self) -> None:
         import boto3
 
+        from infra.local.api_keys import create_api_key_file
         from infra.local.dev_tokens import create_secret_file
         from infra.provision import deploy_resources, environment_for
 
         self.outputs = deploy_resources(boto3.client("cloudformation"))
         os.environ.update(environment_for(self.outputs))
         secret = create_secret_file(self.config.secret_file)
+        self._api_keys = frozenset(create_api_key_file(self.config.api_key_file).values())
         os.environ.update(
             {
                 "MODEL_BACKEND": "local",
@@ -174,12 +187,17 @@ class LocalStack:
             "--role supervisor --secret-file %s",
             self.config.secret_file,
         )
+        logger.info("partner API keys for the x-api-key header of the /partner routes: %s", self.config.api_key_file)
 
     def _prepare_models(self) -> None:
         from ml.sentiment.train import ensure_model
 
         model_dir = ensure_model(self.config.artifacts_dir / "sentiment")
         logger.info("sentiment model ready in %s", model_dir)
+
+        from ml.decisions.train import ensure_model as ensure_decisions_model
+
+        logger.info("approval decision model ready in %s", ensure_decisions_model(self.config.artifacts_dir / "decisions"))
 
         triage_dir = self._ensure_triage_model()
         os.environ["TRIAGE_ENABLED"] = "true" if triage_dir else "false"
@@ -218,8 +236,13 @@ class LocalStack:
 
         from infra.local.seed import seed
 
-        counts = seed(boto3.client("sqs"), self.outputs["IntakeQueueUrl"])
+        counts = seed(boto3.client("sqs"), self.outputs["IntakeQueueUrl"], triage_dir=self.config.artifacts_dir / "triage")
         logger.info("sample data seeded: %s", ", ".join(f"{count} {name}" for name, count in counts.items()))
+
+        from infra.local.workflow_seed import seed_workflows
+
+        counts = seed_workflows()
+        logger.info("onboarding data seeded: %s", ", ".join(f"{count} {name}" for name, count in counts.items()))
 
     def _start_api(self, app: Any) -> None:
         from chalice.config import Config
@@ -227,7 +250,7 @@ class LocalStack:
 
         from infra.local import gateway
 
-        gateway.install()
+        gateway.install(api_keys=self._api_keys)
         config = Config.create(chalice_app=app, app_name="servicedesk", lambda_timeout=29, lambda_memory_size=512)
         self._http = create_local_server(app, config, HOST, self.config.api_port)
         thread = threading.Thread(target=self._http.serve_forever, name="api", daemon=True)
@@ -249,6 +272,18 @@ class LocalStack:
             thread.start()
             self._threads.append(thread)
             logger.info("consumer %s polling %s", name, source.queue)
+
+    def _start_partner_simulator(self) -> None:
+        import boto3
+
+        from infra.local.partner_simulator import PartnerSimulator
+
+        simulator = PartnerSimulator(boto3.client("events"), boto3.client("sqs"), self.outputs["EventBusName"])
+        simulator.install()
+        thread = threading.Thread(target=simulator.run, args=(self._stop,), name="partner-simulator", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        logger.info("ERP and learning system simulated: purchases are delivered and enrolments confirmed")
 
     def _start_schedules(self, app: Any) -> None:
         from infra.local.lambda_runtime import scheduled_jobs

@@ -144,16 +144,16 @@ def sentiment_answer(moto_server: str) -> None:
 
 def function_environment(packaged: PackagedApp, logical_id: str, outputs: dict[str, str]) -> dict[str, str]:
     """Return a function's environment from the template, with references resolved from the stack outputs."""
+    # Each referenced resource has an output named after it with one of these suffixes, and each
+    # referenced parameter an output of its own name.
     resolved = {
-        "TicketsTable": outputs["TicketsTableName"],
-        "IdempotencyTable": outputs["IdempotencyTableName"],
-        "AuditTable": outputs["AuditTableName"],
-        "IntakeQueue": outputs["IntakeQueueUrl"],
-        "WebhooksQueue": outputs["WebhooksQueueUrl"],
-        "EventBus": outputs["EventBusName"],
-        "SentimentEndpointName": outputs["SentimentEndpointName"],
-        "TriageEndpointName": outputs["TriageEndpointName"],
+        name.removesuffix(suffix): value
+        for name, value in outputs.items()
+        for suffix in ("Name", "Url", "Arn")
+        if name.endswith(suffix)
     }
+    resolved.update(outputs)
+    resolved["EventBus"] = outputs["EventBusName"]
     environment = {}
     variables = packaged.template["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
     for name, value in variables.items():

@@ -51,18 +51,21 @@ def test_authorizer_uses_user_pool_parameter(packaged: PackagedApp, translated_t
     definition = rest_api_body(translated_template)["securityDefinitions"][AUTHORIZER_NAME]
 
     assert definition["x-amazon-apigateway-authtype"] == "cognito_user_pools"
-    assert definition["x-amazon-apigateway-authorizer"]["providerARNs"] == [{"Ref": "UserPoolArn"}]
+    assert definition["x-amazon-apigateway-authorizer"]["providerARNs"] == [
+        {"Fn::If": ["CreateUserPool", {"Fn::GetAtt": ["UserPool", "Arn"]}, {"Ref": "UserPoolArn"}]}
+    ]
     assert PLACEHOLDER_USER_POOL_ARN not in json.dumps(packaged.template)
     assert PLACEHOLDER_USER_POOL_ARN not in json.dumps(translated_template)
 
 
-def test_user_pool_parameter_has_no_default(packaged: PackagedApp) -> None:
+def test_user_pool_parameter_empty_creates_pool(packaged: PackagedApp) -> None:
     parameter = packaged.template["Parameters"]["UserPoolArn"]
 
-    assert "Default" not in parameter
+    assert parameter["Default"] == ""
+    assert packaged.template["Conditions"]["CreateUserPool"] == {"Fn::Equals": [{"Ref": "UserPoolArn"}, ""]}
     assert re.fullmatch(parameter["AllowedPattern"], "arn:aws:cognito-idp:ap-northeast-2:123456789012:userpool/ap-northeast-2_AbC123xyz")
+    assert re.fullmatch(parameter["AllowedPattern"], "")
     assert not re.fullmatch(parameter["AllowedPattern"], "arn:aws:iam::123456789012:role/admin")
-    assert not re.fullmatch(parameter["AllowedPattern"], "")
 
 
 def test_only_partner_routes_need_api_key(translated_template: dict[str, Any]) -> None:
@@ -117,6 +120,10 @@ def test_template_cannot_enable_dev_tokens(packaged: PackagedApp) -> None:
     assert "Variables" not in globals_environment or "CALLER_SOURCE" not in globals_environment["Variables"]
     for function_id, function in functions.items():
         variables = function["Properties"]["Environment"]["Variables"]
+        if function_id == "PreTokenGeneration":
+            # The Cognito trigger serves no API request, so it reads no caller source.
+            assert set(variables) == {"PARTNER_CLIENT_TENANTS"}
+            continue
         # A literal, so that no parameter or stack update can switch the source.
         assert variables["CALLER_SOURCE"] == "authorizer", function_id
         assert not {name for name in variables if name.startswith("DEV_TOKEN_")}, function_id

@@ -23,6 +23,7 @@ USER_POOL_ARN = "arn:aws:cognito-idp:ap-northeast-2:210987654321:userpool/ap-nor
 # keys, are checked only by the template tests and cfn-lint.
 SKIPPED_BY_MOTO = {
     "AWS::SQS::QueuePolicy",
+    "AWS::CloudWatch::Alarm",
     "AWS::ApiGateway::ApiKey",
     "AWS::ApiGateway::UsagePlan",
     "AWS::ApiGateway::UsagePlanKey",
@@ -94,14 +95,21 @@ def function_configuration(stack: dict[str, Any], logical_id: str) -> dict[str, 
 
 
 def test_stack_creates_every_supported_resource(stack: dict[str, Any]) -> None:
+    # The stack names an existing user pool, so the resources of the CreateUserPool condition
+    # (the pool, its groups, clients and token trigger) are not created.
     expected = {
         logical_id
         for logical_id, resource in stack["template"]["Resources"].items()
-        if resource["Type"] not in SKIPPED_BY_MOTO
+        if resource["Type"] not in SKIPPED_BY_MOTO and resource.get("Condition") is None
+    }
+    conditional = {
+        logical_id for logical_id, resource in stack["template"]["Resources"].items() if resource.get("Condition")
     }
 
     assert stack["skipped"] == SKIPPED_BY_MOTO
     assert expected <= set(stack["resources"])
+    assert conditional >= {"UserPool", "WebClient", "PreTokenGeneration"}
+    assert not conditional & set(stack["resources"])
     for logical_id in expected:
         assert stack["resources"][logical_id]["ResourceStatus"] == "CREATE_COMPLETE", logical_id
 
@@ -205,4 +213,11 @@ def test_role_policy_resolves_to_stack_arns(stack: dict[str, Any], moto_environm
     assert resources["ModelEndpoints"] == [
         f"arn:aws:sagemaker:{region}:{account}:endpoint/{ENDPOINT_NAME}",
         f"arn:aws:sagemaker:{region}:{account}:endpoint/servicedesk-triage",
+        f"arn:aws:sagemaker:{region}:{account}:endpoint/servicedesk-decisions",
+        f"arn:aws:sagemaker:{region}:{account}:endpoint/servicedesk-resolution",
+    ]
+    assert resources["WorkflowTaskTokens"] == [
+        f"arn:aws:states:{region}:{account}:stateMachine:servicedesk-onboarding",
+        f"arn:aws:states:{region}:{account}:stateMachine:servicedesk-approval",
+        f"arn:aws:states:{region}:{account}:stateMachine:servicedesk-escalation",
     ]

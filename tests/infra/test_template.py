@@ -31,7 +31,12 @@ POWERTOOLS_PREFIX = "POWERTOOLS_"
 
 
 def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return resources_of_type(template, "AWS::Serverless::Function")
+    """The functions of the Chalice app (handlers in app.py), without the Cognito token trigger."""
+    return {
+        logical_id: function
+        for logical_id, function in resources_of_type(template, "AWS::Serverless::Function").items()
+        if function["Properties"]["Handler"].startswith("app.")
+    }
 
 
 def queues(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -164,8 +169,34 @@ def test_policies_name_actions_and_resources(packaged: PackagedApp, translated_t
 def test_roles_use_policy_file(packaged: PackagedApp) -> None:
     expected = json.loads(POLICY_FILE.read_text("utf-8"))
     roles = resources_of_type(packaged.template, "AWS::IAM::Role")
+    # The Cognito token trigger has a role of its own that may only write logs.
+    trigger_role = roles.pop("PreTokenGenerationRole")
+    # Step Functions' role may only hand tasks to the worker queue and notify on the escalation topic.
+    workflows_role = roles.pop("WorkflowsRole")
+    [workflows_policy] = workflows_role["Properties"]["Policies"]
+    assert [statement["Action"] for statement in workflows_policy["PolicyDocument"]["Statement"]] == [
+        "sqs:SendMessage",
+        "sns:Publish",
+    ]
 
-    assert set(roles) == {"ApiHandlerRole", "HandleIntakeRole", "RelayOutboxRole", "DeliverWebhooksRole"}
+    [trigger_policy] = trigger_role["Properties"]["Policies"]
+    assert [statement["Action"] for statement in trigger_policy["PolicyDocument"]["Statement"]] == [
+        ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    ]
+    assert set(roles) == {
+        "ApiHandlerRole",
+        "HandleIntakeRole",
+        "RelayOutboxRole",
+        "AnchorAuditChainsRole",
+        "DeliverWebhooksRole",
+        "HandleInsightsRole",
+        "RequestNpsSurveysRole",
+        "PublishKpiMetricsRole",
+        "HandleWorkflowTasksRole",
+        "HandlePartnerEventsRole",
+        "HandleEscalationsRole",
+        "PredictSlaBreachesRole",
+    }
     for logical_id, role in roles.items():
         documents = [policy["PolicyDocument"] for policy in role["Properties"]["Policies"]]
         assert documents == [expected], logical_id
@@ -187,7 +218,12 @@ def test_policy_scopes_data_actions_to_stack_resources() -> None:
     assert statements["IntakeQueue"]["Resource"] == {"Fn::GetAtt": ["IntakeQueue", "Arn"]}
     assert sorted(statements["IntakeQueue"]["Action"]) == ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
     endpoint_arns = [resource["Fn::Sub"] for resource in statements["ModelEndpoints"]["Resource"]]
-    assert [arn.rsplit("/", 1)[1] for arn in endpoint_arns] == ["${SentimentEndpointName}", "${TriageEndpointName}"]
+    assert [arn.rsplit("/", 1)[1] for arn in endpoint_arns] == [
+        "${SentimentEndpointName}",
+        "${TriageEndpointName}",
+        "${DecisionsEndpointName}",
+        "${ResolutionEndpointName}",
+    ]
 
 
 def test_sagemaker_endpoint_names_are_parameters(packaged: PackagedApp) -> None:
@@ -200,7 +236,8 @@ def test_sagemaker_endpoint_names_are_parameters(packaged: PackagedApp) -> None:
             if name.endswith("_ENDPOINT_NAME"):
                 endpoint_variables += 1
                 assert isinstance(value, dict) and value.get("Ref") in parameters, f"{function_id} {name}"
-    assert endpoint_variables == 2 * len(functions(template))
+    # Sentiment, triage, decisions and resolution.
+    assert endpoint_variables == 4 * len(functions(template))
 
     for logical_id, statement in policy_statements(template):
         if any(action.startswith("sagemaker:") for action in as_list(statement["Action"])):
@@ -209,7 +246,9 @@ def test_sagemaker_endpoint_names_are_parameters(packaged: PackagedApp) -> None:
                 assert any(name in parameters for name in substituted), f"{logical_id}: endpoint name is hard-coded"
 
 
-@pytest.mark.parametrize("parameter", ["SentimentEndpointName", "TriageEndpointName"])
+@pytest.mark.parametrize(
+    "parameter", ["SentimentEndpointName", "TriageEndpointName", "DecisionsEndpointName", "ResolutionEndpointName"]
+)
 def test_endpoint_parameter_accepts_only_lowercase(packaged: PackagedApp, parameter: str) -> None:
     pattern = packaged.template["Parameters"][parameter]["AllowedPattern"]
 
@@ -280,7 +319,15 @@ def test_environment_names_settings_fields(packaged: PackagedApp) -> None:
 def test_functions_run_python311_with_tracing(packaged: PackagedApp) -> None:
     all_functions = functions(packaged.template)
 
-    assert set(all_functions) == {"APIHandler", "HandleIntake", "RelayOutbox", "DeliverWebhooks"}
+    assert set(all_functions) >= {
+        "APIHandler",
+        "HandleIntake",
+        "RelayOutbox",
+        "DeliverWebhooks",
+        "HandleInsights",
+        "RequestNpsSurveys",
+        "PublishKpiMetrics",
+    }
     for function_id, function in all_functions.items():
         assert function["Properties"]["Runtime"] == package.LAMBDA_RUNTIME, function_id
         assert function["Properties"]["Tracing"] == "Active", function_id

@@ -279,6 +279,49 @@ def test_invalid_transition_is_409(api: Api) -> None:
     assert api.call("get", path).json["status"] == "closed"
 
 
+
+def test_closed_ticket_rejects_field_changes(api: Api) -> None:
+    ticket = api.create_ticket()
+    path = f"/tickets/{ticket['ticket_id']}"
+    api.call("patch", path, {"status": "closed", "version": 1})
+
+    response = api.call("patch", path, {"priority": "high", "assignee_id": "agent-1", "version": 2})
+    korean = api.call("patch", path, {"priority": "high", "version": 2}, {"Accept-Language": "ko-KR"})
+    reopened = api.call("patch", path, {"status": "reopened", "priority": "high", "version": 2})
+
+    assert response.status_code == 409
+    assert response.json["code"] == "ticket_closed"
+    assert response.json["details"]["fields"] == ["assignee_id", "priority"]
+    assert "다시 열어" in korean.json["message"]
+    assert reopened.status_code == 200
+    assert reopened.json["priority"] == "high"
+
+
+def test_null_assignee_unassigns_ticket(api: Api) -> None:
+    ticket = api.create_ticket()
+    path = f"/tickets/{ticket['ticket_id']}"
+    api.call("patch", path, {"assignee_id": "agent-1", "version": 1})
+
+    unassigned = api.call("patch", path, {"assignee_id": None, "version": 2})
+    untouched = api.call("patch", path, {"priority": "low", "version": 3})
+
+    assert unassigned.status_code == 200
+    assert unassigned.json["assignee_id"] is None
+    assert unassigned.json["status"] == "new"
+    assert untouched.json["assignee_id"] is None
+
+
+def test_unassigning_working_ticket_is_400(api: Api) -> None:
+    ticket = api.create_ticket()
+    path = f"/tickets/{ticket['ticket_id']}"
+    api.call("patch", path, {"status": "in_progress", "assignee_id": "agent-1", "version": 1})
+
+    response = api.call("patch", path, {"assignee_id": None, "version": 2})
+
+    assert response.status_code == 400
+    assert response.json["details"]["field"] == "assignee_id"
+    assert api.call("get", path).json["assignee_id"] == "agent-1"
+
 def test_stale_version_is_409_and_changes_nothing(api: Api) -> None:
     ticket = api.create_ticket()
     path = f"/tickets/{ticket['ticket_id']}"

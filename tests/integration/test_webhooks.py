@@ -172,6 +172,18 @@ def clear_webhook_wiring() -> None:
         builder.cache_clear()
 
 
+
+def discard_messages(sqs: Any, queue_url: str) -> None:
+    """Delete every visible message; PurgeQueue would allow one call a minute."""
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]} for index, m in enumerate(messages)],
+        )
+
 @pytest.fixture
 def harness(client: Any, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     from app import app
@@ -184,7 +196,7 @@ def harness(client: Any, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
     harness = Harness(app, aws, clock, recorder, receiver, monkeypatch)
     harness.use_settings(WEBHOOK_ALLOW_LOCAL_URLS="true")
     # Events of earlier tests wait on the shared queue; they belong to tenants without webhooks.
-    harness.run()
+    discard_messages(aws_client("sqs"), aws["WebhooksQueueUrl"])
     try:
         yield harness
     finally:
@@ -405,6 +417,66 @@ def test_batch_reports_exact_failed_ids(harness: Harness, client: Any, tenant: s
     assert delivery.verified
     assert delivery.headers["Webhook-Id"] == "01JNF7YDHFXAX33S606B6PE1RT"
 
+
+
+def test_batch_looks_up_subscribers_once(
+    harness: Harness, client: Any, tenant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions import wiring
+
+    register(admin(client, tenant), harness.receiver, "/once", ["TicketCreated"])
+    repository = wiring.webhook_repository()
+    lookups: list[tuple[str, str]] = []
+    real_subscribers = repository.subscribers
+
+    def counting_subscribers(tenant_id: str, event_type: str) -> Any:
+        lookups.append((tenant_id, event_type))
+        return real_subscribers(tenant_id, event_type)
+
+    monkeypatch.setattr(repository, "subscribers", counting_subscribers)
+    queue_arn = f"arn:aws:sqs:ap-northeast-2:123456789012:{harness.aws['WebhooksQueueUrl'].rsplit('/', 1)[1]}"
+    events = [created_event(tenant, f"01JNF7YDHFXAX33S606B6PE1R{index}") for index in range(3)]
+    messages = [
+        {"MessageId": f"sqs-{index}", "ReceiptHandle": f"r-{index}", "Body": json.dumps(event)}
+        for index, event in enumerate(events)
+    ]
+
+    first = invoke(harness.app, "deliver_webhooks", sqs_event(queue_arn, messages[:2]))
+    second = invoke(harness.app, "deliver_webhooks", sqs_event(queue_arn, messages[2:]))
+
+    assert first == {"batchItemFailures": []}
+    assert second == {"batchItemFailures": []}
+    assert lookups == [(tenant, "TicketCreated"), (tenant, "TicketCreated")]
+    harness.run()
+    assert sorted(delivery.headers["Webhook-Id"] for delivery in harness.receiver.deliveries) == sorted(
+        event["detail"]["event_id"] for event in events
+    )
+
+
+def created_event(tenant: str, event_id: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": "TicketCreated",
+        "source": "servicedesk.tickets",
+        "account": "123456789012",
+        "time": "2025-03-04T00:12:30Z",
+        "region": "ap-northeast-2",
+        "resources": [],
+        "detail": {
+            "schema_version": "1",
+            "event_id": event_id,
+            "occurred_at": "2025-03-04T00:12:30.121000Z",
+            "tenant_id": tenant,
+            "ticket_id": "01JNF7YDH8GR6NT5ECPM4D48SQ",
+            "customer_id": "customer-1",
+            "channel": "email",
+            "status": "new",
+            "priority": "medium",
+            "queue": "general",
+            "version": 1,
+        },
+    }
 
 # Registration and the secret.
 

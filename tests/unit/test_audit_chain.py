@@ -32,8 +32,10 @@ from functions.models.events import (
     EventDetail,
     FieldChange,
     MessageReceived,
+    SlaBreachPredicted,
     TicketCreated,
     TicketEscalated,
+    TicketRouted,
     TicketStatusChanged,
     TicketUpdated,
 )
@@ -283,6 +285,21 @@ EXAMPLE_EVENTS: dict[type[EventDetail], dict[str, object]] = {
     TicketStatusChanged: {"from_status": "new", "to_status": "assigned", "version": 2},
     TicketEscalated: {"reasons": ["negative_sentiment"], "priority": "high", "queue": "senior", "negative_score": 0.93, "version": 3},
     MessageReceived: {"message_id": "message-1", "channel": "chat", "author_type": "requester", "sentiment": "negative"},
+    TicketRouted: {
+        "agent_id": "agent-park",
+        "queue": "hardware",
+        "reason_codes": ["queue_member", "category_skill"],
+        "reason": "routed to agent-park",
+        "score": 42.5,
+        "version": 2,
+    },
+    SlaBreachPredicted: {
+        "target": "resolution",
+        "due_at": "2026-03-02T09:00:00+00:00",
+        "risk": 1.0,
+        "predicted_by": "priority_median",
+        "version": 3,
+    },
 }
 
 
@@ -307,11 +324,16 @@ def test_event_records_name_actions_and_changes() -> None:
         "ticket.status_changed",
         "ticket.escalated",
         "message.added",
+        "ticket.routed",
+        "ticket.sla_breach_predicted",
     ]
     assert records[1].changes == {"assignee_id": AuditChange(old=None, new="agent-park")}
     assert records[2].changes == {"status": AuditChange(old="new", new="assigned")}
     assert records[3].changes["negative_score"] == AuditChange(new="0.9300")
     assert set(records[4].changes) == {"message_id", "channel", "author_type"}
+    assert records[5].changes["assignee_id"] == AuditChange(old=None, new="agent-park")
+    assert records[5].changes["routing_reason_codes"] == AuditChange(new="queue_member,category_skill")
+    assert records[6].changes["sla_target"] == AuditChange(new="resolution")
 
 
 def test_event_without_actor_is_rejected() -> None:

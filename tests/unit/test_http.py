@@ -134,7 +134,9 @@ def signed(claims: dict, secret: str = SECRET, algorithm: str = "HS256") -> str:
 
 def valid_claims(**changes: object) -> dict:
     now = int(time.time())
-    claims = {"iss": ISSUER, "sub": "user-1", "tenant": "acme", "role": "requester", "iat": now, "exp": now + 300}
+    # The parameter tables below sign their tokens when pytest collects them, which can be long
+    # before a test runs in a full suite, so a token stays valid for a day.
+    claims = {"iss": ISSUER, "sub": "user-1", "tenant": "acme", "role": "requester", "iat": now, "exp": now + 86_400}
     claims.update(changes)
     return {key: value for key, value in claims.items() if value is not None}
 

@@ -1,0 +1,1 @@
+"""Process automation on Step Functions: onboarding, approvals, decisions and escalation."""

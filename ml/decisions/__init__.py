@@ -1,0 +1,1 @@
+"""Approval decision model: probability that a person approves an access request."""
