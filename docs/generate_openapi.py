@@ -120,6 +120,8 @@ class Operation:
     tag: str = "tickets"
     # Security schemes that must all be satisfied; None keeps the document-wide default.
     security: tuple[str, ...] | None = None
+    # Another success status with the same body, for example 201 when a PUT creates the resource.
+    created_status: int | None = None
 
 
 # Every operation can fail these ways: no caller identity, an unexpected fault, or a dependency
@@ -277,6 +279,7 @@ CUSTOMER_OPERATIONS: dict[tuple[str, str], Operation] = {
         description=PROFILE_DESCRIPTION + PROFILE_WRITERS,
         success_status=200,
         success_description="The stored profile (201 when it was created).",
+        created_status=201,
         response_model=CustomerProfile,
         request_model=CustomerProfileRequest,
         headers=("If-Match",),
@@ -289,6 +292,7 @@ CUSTOMER_OPERATIONS: dict[tuple[str, str], Operation] = {
         description=PROFILE_DESCRIPTION + PARTNER_ONLY,
         success_status=200,
         success_description="The stored profile (201 when it was created).",
+        created_status=201,
         response_model=CustomerProfile,
         request_model=CustomerProfileRequest,
         headers=("If-Match",),
@@ -988,7 +992,10 @@ def operation_object(method: str, path: str, operation: Operation, schemas: dict
     if operation.response_model is not None:
         schema = model_reference(schemas, operation.response_model, "serialization")
         success["content"] = {"application/json": {"schema": schema}}
-    responses = {str(operation.success_status): success, **error_responses(operation.error_codes)}
+    responses = {str(operation.success_status): success}
+    if operation.created_status is not None:
+        responses[str(operation.created_status)] = {**success, "description": "Created. " + operation.success_description}
+    responses.update(error_responses(operation.error_codes))
 
     result: dict[str, Any] = {
         "operationId": route.view_name,

@@ -81,7 +81,7 @@ class InProcessEndpoint:
             if self._model is None:
                 if not self._model_dir.is_dir():
                     raise DependencyError(
-                        f"model {self.name} has no artifact in {self._model_dir}: run `make model` or "
+                        f"model {self.name} has no artifact in {self._model_dir}: run "
                         f"`servicedesk train {self.name}` first"
                     )
                 self._module = importlib.import_module(f"ml.{self.name}.inference")

@@ -12,11 +12,11 @@ DEFAULT_LANGUAGE = "en"
 # Each template may use the keys of the error's details.
 CATALOGUE: dict[str, dict[str, str]] = {
     "invalid_input": {
-        "en": "The request is invalid: {problem} Fix the value and send it again.",
+        "en": "The request is invalid: {problem}. Fix the value and send it again.",
         "ko": "요청이 올바르지 않습니다: {problem} 값을 고친 뒤 다시 보내 주세요.",
     },
     "invalid_field": {
-        "en": "Field '{field}' is invalid: {problem}",
+        "en": "Field '{field}' is invalid: {problem}.",
         "ko": "'{field}' 필드가 올바르지 않습니다: {problem}",
     },
     "invalid_json": {
@@ -105,7 +105,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ko": "워크플로 {workflow_id}은(는) {status} 상태라 취소할 수 없습니다.",
     },
     "unauthorized": {
-        "en": "Authentication is missing or invalid: {problem}",
+        "en": "Authentication is missing or invalid: {problem}.",
         "ko": "인증 정보가 없거나 올바르지 않습니다. 이 서비스의 토큰을 Authorization: Bearer <토큰> 헤더로 보내 주세요.",
     },
     "token_expired": {
@@ -113,13 +113,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ko": "베어러 토큰이 만료되었습니다. 새 토큰을 받은 뒤 요청을 다시 보내 주세요.",
     },
     "token_invalid": {
-        "en": "The bearer token is invalid ({reason}): {problem} Send a token issued for this service as "
+        "en": "The bearer token is invalid ({reason}): {problem}. Send a token issued for this service as "
         "Authorization: Bearer <token>.",
         "ko": "베어러 토큰이 올바르지 않습니다 ({reason}): {problem} 이 서비스용으로 발급된 토큰을 "
         "Authorization: Bearer <token> 헤더로 보내 주세요.",
     },
     "forbidden": {
-        "en": "You are not allowed to do this: {problem}",
+        "en": "You are not allowed to do this: {problem}.",
         "ko": "이 작업을 할 권한이 없습니다: {problem}",
     },
     "payload_too_large": {
@@ -209,6 +209,9 @@ def render(code: str, language: str, details: dict[str, Any], problem_localized:
     templates = CATALOGUE.get(code) or CATALOGUE["internal_error"]
     template = templates.get(language) or templates[DEFAULT_LANGUAGE]
     values = {key: (", ".join(map(str, value)) if isinstance(value, list) else value) for key, value in details.items()}
+    if language != "ko" and isinstance(values.get("problem"), str):
+        # English templates end the problem with their own full stop.
+        values["problem"] = values["problem"].rstrip(". ")
     if language == "ko":
         template, values = _korean_template(code, template, values, problem_localized)
     try:

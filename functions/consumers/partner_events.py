@@ -11,6 +11,7 @@ from chalice import Blueprint
 from pydantic import BaseModel, ValidationError
 
 from functions import workflow_wiring
+from functions.domain.errors import InvalidInputError
 from functions.json_input import JsonInputError, loads_untrusted
 from functions.models.caller import Caller, Role
 from functions.models.workflows import HireEvent, PurchaseAnswer, TrainingAnswer
@@ -49,7 +50,12 @@ def process_partner_record(record: SQSRecord) -> str:
 
     if isinstance(detail, HireEvent):
         caller = Caller(tenant_id=detail.tenant_id, user_id=HR_PARTNER_USER, role=Role.PARTNER)
-        workflow, started = onboarding.start(caller, detail.employee, detail.employee.manager_id)
+        try:
+            workflow, started = onboarding.start(caller, detail.employee, detail.employee.manager_id)
+        except InvalidInputError as error:
+            # An unknown role or a tenant without role templates cannot succeed on a retry.
+            logger.error("hire event cannot start an onboarding", extra={**log_keys, "error": str(error)})
+            raise PoisonMessageError(f"message {record.message_id}: {error}") from error
         count("OnboardingsStarted" if started else "DuplicateHireEvents")
         logger.info("hire event handled", extra={**log_keys, "workflow_id": workflow.workflow_id, "started": started})
         return "started" if started else "duplicate"

@@ -203,6 +203,8 @@ class TicketService:
         )
         if any(change.delta < 0 for change in load):
             self._route_waiting(caller.tenant_id)
+            # The freed slot may have routed this very ticket again, so return what is stored.
+            return self._repository.get_ticket(caller.tenant_id, ticket_id)
         return updated
 
     def add_message(

@@ -6,7 +6,7 @@ from datetime import datetime, time
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from functions.models.tickets import MAX_SAFE_INTEGER, Channel, Identifier, Label, ShortText
 
@@ -37,6 +37,26 @@ class Skill(BaseModel):
         return self
 
 
+def _without_offset(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("a working-hours time is local to time_zone, so give it without an offset or Z, like 09:00")
+    return value
+
+
+# JSON Schema's "time" format requires an offset, which these local times must not have.
+LocalTime = Annotated[
+    time,
+    AfterValidator(_without_offset),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+            "description": "Local time of day in time_zone, HH:MM or HH:MM:SS, without an offset.",
+        }
+    ),
+]
+
+
 class WorkingHours(BaseModel):
     """Weekly working hours in the agent's time zone; `end` at 00:00 means midnight at the end of the day."""
 
@@ -44,8 +64,8 @@ class WorkingHours(BaseModel):
 
     time_zone: str = Field(default="Asia/Seoul", max_length=64, description="IANA time zone name.")
     weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], min_length=1, max_length=7)
-    start: time = time(9, 0)
-    end: time = time(18, 0)
+    start: LocalTime = time(9, 0)
+    end: LocalTime = time(18, 0)
 
     @field_validator("weekdays")
     @classmethod

@@ -12,7 +12,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 Identifier = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@\-]*$")
 ]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
 Label = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w\-. /]+$")
@@ -29,6 +28,14 @@ def reject_control_characters(value: str | None) -> str | None:
     if value is not None and any(character in _CONTROL_CHARACTERS for character in value):
         raise ValueError("must not contain control characters")
     return value
+
+
+# One line of text such as a name or a comment; no control characters.
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(reject_control_characters),
+]
 
 
 def normalise_thread_key(value: str) -> str:

@@ -75,6 +75,19 @@ def test_register_agent_rejects_bad_time_zone(api: Api) -> None:
     assert response.json["details"]["field"] == "time_zone"
 
 
+
+def test_working_hours_reject_time_offsets(api: Api) -> None:
+    register(api, "agent-kim")
+
+    created = api.call("post", "/agents", agent_body("agent-lee", working_hours={**ALWAYS, "start": "09:00Z"}))
+    updated = api.call(
+        "patch", "/agents/agent-kim", {"working_hours": {"end": "00:00:01.0Z"}, "version": 1}
+    )
+
+    assert created.status_code == 400
+    assert updated.status_code == 400
+    assert "offset" in updated.json["details"]["problem"] or "offset" in updated.json["message"]
+
 def test_register_agent_rejects_skill_without_subject(api: Api) -> None:
     response = api.call("post", "/agents", agent_body("agent-kim", skills=[{"level": 3}]))
 

@@ -62,3 +62,22 @@ def test_escalations_consumer_ignores_unrelated_changes(harness: WorkflowHarness
     result = invoke(harness.app, "handle_escalations", batch(update, "{}"))
 
     assert failed_ids(result) == ["m-1"]
+
+
+def test_hire_for_unknown_role_fails_with_log(harness: WorkflowHarness, caplog: Any) -> None:
+    import logging
+
+    from infra.local.lambda_runtime import invoke
+
+    employee = {"employee_id": "emp-r1", "role": "astronaut", "department": "space", "manager_id": "kim.manager"}
+    hire = envelope(harness.tenant_id, "partner.hr", "EmployeeHired", {"hire_id": "h-astro", "employee": employee})
+    unrelated = envelope(harness.tenant_id, "partner.lms", "EnrolmentAnswered", {"enrolment_id": "en-none", "outcome": "enrolled"})
+
+    with caplog.at_level(logging.ERROR, logger="servicedesk"):
+        result = invoke(harness.app, "handle_partner_events", batch(hire, unrelated))
+
+    assert failed_ids(result) == ["m-0"]
+    errors = [record for record in caplog.records if record.getMessage() == "hire event cannot start an onboarding"]
+    assert len(errors) == 1
+    assert errors[0].sqs_message_id == "m-0"
+    assert errors[0].tenant_id == harness.tenant_id
