@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from functions.adapters.dynamodb import decode_cursor, encode_cursor, from_item, tenant_prefix, to_item
-from functions.domain.errors import DependencyError, NotFoundError, VersionConflictError
+from functions.domain.errors import DependencyError, NotFoundError, VersionConflictError, WorkflowNotRunningError
 from functions.domain.ports import Page
 from functions.domain.workflows.approvals import Person
 from functions.domain.workflows.onboarding import RoleTemplate, SystemAccess
@@ -113,6 +113,10 @@ class DynamoWorkflowRepository:
         """Apply one step under optimistic locking; the branches of a Parallel state race here."""
 
         def change(current: Workflow) -> Workflow:
+            if status is not None and status != "running" and current.status != "running":
+                # Two requests that both end a workflow (two cancels, or a cancel racing a
+                # failure) meet here: only the first is recorded.
+                raise WorkflowNotRunningError(workflow_id, str(current.status))
             update: dict[str, Any] = {
                 "history": [*current.history, step],
                 "current_step": step.step,

@@ -70,6 +70,15 @@ class TicketClosedError(DomainError):
         super().__init__(f"ticket {ticket_id} is closed", ticket_id=ticket_id, fields=fields)
 
 
+class WorkflowNotRunningError(DomainError):
+    """A request to change a workflow that already completed, failed or was cancelled."""
+
+    code = "workflow_not_running"
+
+    def __init__(self, workflow_id: str, status: str) -> None:
+        super().__init__(f"workflow {workflow_id} is {status}, not running", workflow_id=workflow_id, status=status)
+
+
 class IdempotencyConflictError(DomainError):
     code = "idempotency_conflict"
 

@@ -250,6 +250,34 @@ def test_cancel_stops_and_compensates(harness: WorkflowHarness, api: Api) -> Non
     assert "취소할 수 없습니다" in again.json["message"]
 
 
+
+def test_racing_cancels_compensate_once(
+    harness: WorkflowHarness, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions import workflow_wiring
+    from functions.domain.errors import WorkflowNotRunningError
+
+    body = {
+        "employee": {"employee_id": "emp-510", "role": "engineer", "department": "engineering", "manager_id": "manager-1"},
+        "requester_id": "manager-1",
+    }
+    workflow_id = api.call("post", "/workflows/onboarding", body).json["workflow_id"]
+    harness.waiting_step(workflow_id, "enrol_training")
+    harness.run_until(lambda: harness.workflow(workflow_id).outputs.get("device_id"), what="device reservation")
+    # Both requests read the workflow while it was running, as two cancels at once do.
+    running = harness.workflow(workflow_id)
+    service = workflow_wiring.onboarding_service()
+    reference = {"tenant_id": running.tenant_id, "workflow_id": workflow_id, "ticket_id": running.ticket_id}
+
+    first = service.cancel(running)
+    monkeypatch.setattr(service, "_workflow", lambda workflow_ref: running)
+    with pytest.raises(WorkflowNotRunningError):
+        service.compensate(reference, None, cancelled=True)
+
+    assert first.status.value == "cancelled"
+    history = harness.workflow(workflow_id).history
+    assert [step.step for step in history].count("compensate") == 1
+
 def test_unknown_role_rejected(harness: WorkflowHarness, api: Api) -> None:
     body = {
         "employee": {"employee_id": "emp-600", "role": "astronaut", "department": "space", "manager_id": "manager-1"},

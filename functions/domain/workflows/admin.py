@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functions.domain import access as ticket_access
-from functions.domain.errors import DependencyError, DomainError
+from functions.domain.errors import DependencyError, WorkflowNotRunningError
 from functions.domain.workflows import access
 from functions.domain.workflows.context import WorkflowContext
 from functions.domain.workflows.onboarding_service import OnboardingService
@@ -12,13 +12,6 @@ from functions.models.workflows import StepStatus, Workflow, WorkflowKind, Workf
 
 # Step Functions execution states that end a workflow without its last step having run.
 ENDED_EXECUTION_STATUSES = {"FAILED": WorkflowStatus.FAILED, "TIMED_OUT": WorkflowStatus.FAILED, "ABORTED": WorkflowStatus.CANCELLED}
-
-
-class WorkflowNotRunningError(DomainError):
-    code = "workflow_not_running"
-
-    def __init__(self, workflow_id: str, status: str) -> None:
-        super().__init__(f"workflow {workflow_id} is {status}, not running", workflow_id=workflow_id, status=status)
 
 
 class WorkflowAdmin:
