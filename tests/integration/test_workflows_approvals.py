@@ -75,6 +75,24 @@ def test_person_rejects_privileged_access(harness: WorkflowHarness, client: obje
     assert "ApprovalDecided" in published
 
 
+
+def test_cancel_closes_pending_approval(harness: WorkflowHarness, client: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_timeouts(monkeypatch, approval_seconds=60)
+    harness.hire("fin-900", role="finance-analyst", department="finance")
+    workflow_id = workflow_id_of(harness, "fin-900")
+    approval_id = approval_id_of(workflow_id)
+    wait_for_pending(harness, approval_id, "manager-1")
+    supervisor = Api(client, harness.tenant_id, user_id="supervisor-1", role="supervisor")
+    manager = Api(client, harness.tenant_id, user_id="manager-1", role="requester")
+
+    cancelled = supervisor.call("post", f"/workflows/{workflow_id}/cancel")
+
+    assert cancelled.status_code == 200, cancelled.body
+    assert manager.call("get", "/approvals?assignee=manager-1").json["items"] == []
+    late = manager.call("post", f"/approvals/{approval_id}/decision", {"decision": "approve"})
+    assert late.status_code == 409
+    assert late.json["code"] == "approval_closed"
+
 def test_unanswered_approval_escalates_then_expires(harness: WorkflowHarness) -> None:
     from functions import workflow_wiring
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from functions.domain.errors import InvalidInputError, ThreadConflictError
+from functions.domain.errors import InvalidInputError, NotFoundError, ThreadConflictError, VersionConflictError
 from functions.domain.workflows import onboarding
 from functions.domain.workflows.context import WORKFLOW_ACTOR, StepFailedError, WorkflowContext
 from functions.domain.workflows.onboarding import RoleTemplate
@@ -411,6 +411,32 @@ class OnboardingService:
             context.engine.stop(execution_arn_for(context.state_machines.approval_arn, approval_id), "onboarding cancelled")
         for token in tokens:
             context.engine.fail(token, "Workflow.Cancelled", "the workflow was cancelled through the API")
+        self._cancel_pending_approval(tenant_id, approval_id)
+
+    def _cancel_pending_approval(self, tenant_id: str, approval_id: str) -> None:
+        """Take a pending approval of a cancelled workflow off its approver's list, so nobody decides it."""
+        context = self._context
+        try:
+            approval = context.repository.get_approval(tenant_id, approval_id)
+        except NotFoundError:
+            return
+        if approval.status != ApprovalStatus.PENDING:
+            return
+        now = context.clock()
+        cancelled = approval.model_copy(update={
+            "status": ApprovalStatus.CANCELLED, "decided_by": WORKFLOW_ACTOR.user_id, "decided_at": now,
+            "version": approval.version + 1,
+            "history": [*approval.history, {"at": now.isoformat(), "action": "cancelled", "by": WORKFLOW_ACTOR.user_id}],
+        })
+        try:
+            context.repository.save_approval(
+                cancelled,
+                approval.version,
+                context.audit(tenant_id, "approval.cancelled", "approval", approval_id, status="cancelled"),
+            )
+        except VersionConflictError:
+            # Someone decided it at the same moment; the decision stands and the workflow still stops.
+            logger.info("approval decided while its workflow was cancelled", extra={"tenant_id": tenant_id, "approval_id": approval_id})
 
     # Internals.
 
