@@ -118,6 +118,7 @@ _RESOURCE_NAMES: dict[str, str] = {
     "workflow": "워크플로",
     "survey": "설문",
     "known problem": "알려진 문제",
+    "follow-up task": "후속 조치 작업",
 }
 
 

@@ -140,8 +140,13 @@ def route_denial(caller: Caller, partner_route: bool) -> Denial | None:
     return None
 
 
-def enforce(denial: Denial | None, caller: Caller, action: str, ticket_id: str | None = None) -> None:
-    """Log a denial and raise it: NotFoundError when hidden, else ForbiddenError."""
+def enforce(
+    denial: Denial | None, caller: Caller, action: str, ticket_id: str | None = None, resource: str = "ticket"
+) -> None:
+    """Log a denial and raise it: NotFoundError naming `resource` when hidden, else ForbiddenError.
+
+    `ticket_id` is the id of the resource acted on, logged under that key for every resource.
+    """
     if denial is None:
         return
     logger.warning(
@@ -156,7 +161,7 @@ def enforce(denial: Denial | None, caller: Caller, action: str, ticket_id: str |
         },
     )
     if denial.hidden:
-        raise NotFoundError("ticket", ticket_id or "")
+        raise NotFoundError(resource, ticket_id or "")
     raise ForbiddenError(denial.problem, reason=denial.reason, problem=denial.problem)
 
 

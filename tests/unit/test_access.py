@@ -218,3 +218,13 @@ def test_enforce_raises_forbidden_with_reason() -> None:
 
 def test_enforce_allows_without_denial() -> None:
     access.enforce(None, SUPERVISOR, "read_ticket", "T1")
+
+
+def test_hidden_denial_names_its_resource() -> None:
+    caller = Caller(tenant_id="acme", user_id="kim", role="requester")
+    denial = access.Denial(reason="not_own_workflow", problem="not yours", hidden=True)
+
+    with pytest.raises(NotFoundError) as caught:
+        access.enforce(denial, caller, "read_workflow", "wf-onb-1", "workflow")
+
+    assert caught.value.details == {"resource": "workflow", "id": "wf-onb-1"}

@@ -26,7 +26,7 @@ class WorkflowAdmin:
         machine, a stop in the console) is reported with the execution's outcome.
         """
         workflow = self._context.repository.get_workflow(caller.tenant_id, workflow_id)
-        ticket_access.enforce(access.read_denial(caller, workflow), caller, "read_workflow", workflow_id)
+        ticket_access.enforce(access.read_denial(caller, workflow), caller, "read_workflow", workflow_id, "workflow")
         execution_status = None
         if workflow.execution_arn:
             try:
@@ -39,7 +39,7 @@ class WorkflowAdmin:
 
     def cancel(self, caller: Caller, workflow_id: str) -> Workflow:
         """Stop a running workflow; an onboarding is compensated (access revoked, device released)."""
-        ticket_access.enforce(access.cancel_denial(caller), caller, "cancel_workflow", workflow_id)
+        ticket_access.enforce(access.cancel_denial(caller), caller, "cancel_workflow", workflow_id, "workflow")
         context = self._context
         workflow = context.repository.get_workflow(caller.tenant_id, workflow_id)
         if workflow.status != WorkflowStatus.RUNNING:

@@ -193,7 +193,7 @@ class ApprovalService:
         """Record a person's decision; on an automatic decision it is an overrule and a training label."""
         context = self._context
         approval = context.repository.get_approval(caller.tenant_id, approval_id)
-        ticket_access.enforce(access.decide_denial(caller, approval), caller, "decide_approval", approval_id)
+        ticket_access.enforce(access.decide_denial(caller, approval), caller, "decide_approval", approval_id, "approval")
         status = ApprovalStatus.APPROVED if request.decision == "approve" else ApprovalStatus.REJECTED
 
         if approval.status == ApprovalStatus.PENDING:
