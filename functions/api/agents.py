@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable
-from typing import Any
 
 from chalice import Blueprint
 from chalice.app import Response
 
 from functions import wiring
 from functions.api.auth import user_authorizer
-from functions.api.http import HttpError, json_response, parse_body, reject_unknown_query_params, resolve_caller, response_for_error
+from functions.api.http import HttpError, json_response, parse_body, reject_unknown_query_params, resolve_caller, typed_errors
 from functions.domain import access
 from functions.models.agents import AgentList, PresenceRequest, RegisterAgentRequest, UpdateAgentRequest
 from functions.models.caller import Caller
@@ -27,18 +24,7 @@ _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127}$")
 _ETAG_PATTERN = re.compile(r'^(?:W/)?"?([0-9]{1,18})"?$')
 
 
-def api_handler(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Turn every error raised by a view into the API's typed error response."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Response:
-        request = blueprint.current_request
-        try:
-            return view(*args, **kwargs)
-        except Exception as error:  # noqa: BLE001 - the one place that maps errors to responses
-            return response_for_error(request, error, (request.context or {}).get("requestId"))
-
-    return wrapper
+api_handler = typed_errors(blueprint)
 
 
 @blueprint.route("/agents", methods=["POST"], content_types=ANY_MEDIA_TYPE, authorizer=user_authorizer)

@@ -6,10 +6,7 @@ functions/domain/workflows/access.py.
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable
-from typing import Any
 
 from chalice import Blueprint
 from chalice.app import Response
@@ -24,7 +21,7 @@ from functions.api.http import (
     query_param,
     reject_unknown_query_params,
     resolve_caller,
-    response_for_error,
+    typed_errors,
 )
 from functions.domain import access as ticket_access
 from functions.models.caller import Caller
@@ -40,18 +37,7 @@ _APPROVAL_ID_PATTERN = re.compile(r"^ap-[0-9a-f]{32}$")
 _USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127}$")
 
 
-def api_handler(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Turn every error raised by a view into the API's typed error response."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Response:
-        request = blueprint.current_request
-        try:
-            return view(*args, **kwargs)
-        except Exception as error:  # noqa: BLE001 - the one place that maps errors to responses
-            return response_for_error(request, error, (request.context or {}).get("requestId"))
-
-    return wrapper
+api_handler = typed_errors(blueprint)
 
 
 @blueprint.route("/approvals", methods=["GET"], authorizer=user_authorizer)

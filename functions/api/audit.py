@@ -5,17 +5,14 @@ Both routes sit behind API Gateway's Cognito authorizer, like every user route.
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable
-from typing import Any
 
 from chalice import Blueprint
 from chalice.app import Response
 
 from functions import wiring
 from functions.api.auth import user_authorizer
-from functions.api.http import HttpError, json_response, page_size, query_param, resolve_caller, response_for_error
+from functions.api.http import HttpError, json_response, page_size, query_param, resolve_caller, typed_errors
 from functions.observability import logger
 from functions.settings import get_settings
 
@@ -25,18 +22,7 @@ _RESOURCE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,255}$")
 _WHOLE_NUMBER_PATTERN = re.compile(r"^[0-9]{1,15}$")
 
 
-def api_handler(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Turn every error raised by a view into the API's typed error response."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Response:
-        request = blueprint.current_request
-        try:
-            return view(*args, **kwargs)
-        except Exception as error:  # noqa: BLE001 - the one place that maps errors to responses
-            return response_for_error(request, error, (request.context or {}).get("requestId"))
-
-    return wrapper
+api_handler = typed_errors(blueprint)
 
 
 @blueprint.route("/audit/verify", methods=["GET"], authorizer=user_authorizer)

@@ -6,9 +6,7 @@ through PUT /partner/customers/{customer_id} with their API key, and call nothin
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -25,7 +23,7 @@ from functions.api.http import (
     query_param,
     reject_unknown_query_params,
     resolve_caller,
-    response_for_error,
+    typed_errors,
 )
 from functions.domain import access
 from functions.models.caller import Caller
@@ -54,18 +52,7 @@ FOLLOW_UP_PARAMETERS = frozenset({"status", "limit", "cursor"})
 KPI_PARAMETERS = frozenset({"from", "to", "queue"})
 
 
-def api_handler(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Turn every error raised by a view into the API's typed error response."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Response:
-        request = blueprint.current_request
-        try:
-            return view(*args, **kwargs)
-        except Exception as error:  # noqa: BLE001 - the one place that maps errors to responses
-            return response_for_error(request, error, (request.context or {}).get("requestId"))
-
-    return wrapper
+api_handler = typed_errors(blueprint)
 
 
 # Customers.

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from typing import Any, TypeVar
 
+from chalice import Blueprint
 from chalice.app import Request, Response
 from pydantic import BaseModel, ValidationError
 
@@ -88,7 +91,7 @@ def error_response(
     request_id: str | None,
     problem_localized: bool = False,
 ) -> Response:
-    """Build the typed error body. `problem_localized` tells that details["problem"] is already in
+    """Build the typed error body. `problem_localized` means that details["problem"] is already in
     the request's language, as validation errors build it."""
     language = request_language(request)
     details = localize_details(code, language, details)
@@ -99,6 +102,24 @@ def error_response(
         "request_id": request_id,
     }
     return json_response(body, STATUS_BY_CODE.get(code, 500), headers={"Content-Language": language})
+
+
+def typed_errors(blueprint: Blueprint) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Return a view decorator for `blueprint` that turns every error a view raises into the typed
+    error response. Each API blueprint binds it once as `api_handler`."""
+
+    def api_handler(view: Callable[..., Response]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Response:
+            request = blueprint.current_request
+            try:
+                return view(*args, **kwargs)
+            except Exception as error:  # noqa: BLE001 - the one place that maps errors to responses
+                return response_for_error(request, error, (request.context or {}).get("requestId"))
+
+        return wrapper
+
+    return api_handler
 
 
 def response_for_error(request: Request | None, error: Exception, request_id: str | None) -> Response:

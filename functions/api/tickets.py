@@ -7,9 +7,7 @@ those (functions/domain/access.py).
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable
 from typing import Any
 
 from chalice import Blueprint
@@ -25,7 +23,7 @@ from functions.api.http import (
     query_param,
     reject_unknown_query_params,
     resolve_caller,
-    response_for_error,
+    typed_errors,
 )
 from functions.domain import access
 from functions.domain.ports import TicketFilter
@@ -57,18 +55,7 @@ _IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 _ETAG_PATTERN = re.compile(r'^(?:W/)?"?([0-9]{1,18})"?$')
 
 
-def api_handler(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Turn every error raised by a view into the API's typed error response."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Response:
-        request = blueprint.current_request
-        try:
-            return view(*args, **kwargs)
-        except Exception as error:  # noqa: BLE001 - the one place that maps errors to responses
-            return response_for_error(request, error, (request.context or {}).get("requestId"))
-
-    return wrapper
+api_handler = typed_errors(blueprint)
 
 
 @blueprint.route("/tickets", methods=["POST"], content_types=ANY_MEDIA_TYPE, authorizer=user_authorizer)

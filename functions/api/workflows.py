@@ -6,17 +6,14 @@ functions/domain/workflows/access.py.
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable
-from typing import Any
 
 from chalice import Blueprint
 from chalice.app import Response
 
 from functions import workflow_wiring
 from functions.api.auth import user_authorizer
-from functions.api.http import HttpError, json_response, parse_body, resolve_caller, response_for_error
+from functions.api.http import HttpError, json_response, parse_body, resolve_caller, typed_errors
 from functions.domain import access as ticket_access
 from functions.domain.workflows import access
 from functions.models.caller import Caller
@@ -36,18 +33,7 @@ class WorkflowView(Workflow):
     execution_status: str | None = None
 
 
-def api_handler(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Turn every error raised by a view into the API's typed error response."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Response:
-        request = blueprint.current_request
-        try:
-            return view(*args, **kwargs)
-        except Exception as error:  # noqa: BLE001 - the one place that maps errors to responses
-            return response_for_error(request, error, (request.context or {}).get("requestId"))
-
-    return wrapper
+api_handler = typed_errors(blueprint)
 
 
 @blueprint.route("/workflows/onboarding", methods=["POST"], content_types=ANY_MEDIA_TYPE, authorizer=user_authorizer)

@@ -124,7 +124,10 @@ def _install_partition_query() -> None:
     original_all_items = Table.all_items
 
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = kwargs["index_name"] if "index_name" in kwargs else (args[6] if len(args) > 6 else None)
+        # DynamoDBBackend.query passes index_name as the eighth positional argument, hash_key first.
+        index_name = kwargs.get("index_name")
+        if index_name is None and len(args) > 6:
+            index_name = args[6]
         _query_partition.value = (self, hash_key, index_name)
         try:
             return original_query(self, hash_key, *args, **kwargs)

@@ -269,12 +269,13 @@ def test_racing_cancels_compensate_once(
     service = workflow_wiring.onboarding_service()
     reference = {"tenant_id": running.tenant_id, "workflow_id": workflow_id, "ticket_id": running.ticket_id}
 
-    first = service.cancel(running)
     monkeypatch.setattr(service, "_workflow", lambda workflow_ref: running)
+
+    service.compensate(reference, None, cancelled=True)
     with pytest.raises(WorkflowNotRunningError):
         service.compensate(reference, None, cancelled=True)
 
-    assert first.status.value == "cancelled"
+    assert harness.workflow(workflow_id).status.value == "cancelled"
     history = harness.workflow(workflow_id).history
     assert [step.step for step in history].count("compensate") == 1
 

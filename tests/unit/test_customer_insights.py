@@ -298,7 +298,9 @@ def test_resolution_counts_mttr_fcr_sla_and_requests_csat() -> None:
     }
     assert changes.customer_day == {"sla_breaches": 1}
     assert [survey.survey_id for survey in changes.surveys] == ["csat-tk1"]
-    assert changes.ticket is not None and changes.ticket.version == 4 and changes.ticket.csat_requested
+    assert changes.ticket is not None
+    assert changes.ticket.version == 4
+    assert changes.ticket.csat_requested
 
 
 def test_second_resolution_requests_no_second_survey() -> None:

@@ -414,7 +414,7 @@ class OnboardingService:
         self._cancel_pending_approval(tenant_id, approval_id)
 
     def _cancel_pending_approval(self, tenant_id: str, approval_id: str) -> None:
-        """Take a pending approval of a cancelled workflow off its approver's list, so nobody decides it."""
+        """Take a pending approval of a cancelled workflow off its approver's list, so that no one can decide it."""
         context = self._context
         try:
             approval = context.repository.get_approval(tenant_id, approval_id)
@@ -435,7 +435,7 @@ class OnboardingService:
                 context.audit(tenant_id, "approval.cancelled", "approval", approval_id, status="cancelled"),
             )
         except VersionConflictError:
-            # Someone decided it at the same moment; the decision stands and the workflow still stops.
+            # A person decided it at the same moment. The decision is kept, and the workflow still stops.
             logger.info("approval decided while its workflow was cancelled", extra={"tenant_id": tenant_id, "approval_id": approval_id})
 
     # Internals.
