@@ -4,10 +4,107 @@ own process so that the emulator and the app each get a CPU core."""
 from __future__ import annotations
 
 import argparse
+import io
 import logging
+import selectors
 import sys
+import threading
+from types import SimpleNamespace
+from typing import Any
+
+import werkzeug.serving
+
+from moto.moto_server.werkzeug_app import MotoRequestHandler
 
 from infra.local import moto_speedups, moto_workflows
+
+
+class KeepAliveRequestHandler(MotoRequestHandler):
+    """moto's request handler, with HTTP/1.1 connections kept open between requests.
+
+    werkzeug's development server closes the connection after every response, because
+    `http.server` cannot skip a request body that the application left unread before it reads
+    the next request line. Every AWS call of the local stack then opens a new TCP connection and
+    starts a new server thread, which costs about a quarter of the stack's CPU time. This handler
+    reads a body of known length before the application runs, so nothing is left unread, and
+    drops only werkzeug's `Connection: close` for such requests. Chunked request bodies, requests
+    that ask for the connection to close, and failed requests still close it.
+
+    After each response werkzeug also reads whatever the client sent, to discard an unread body;
+    on a kept connection that would swallow the next request. `_NoDrainSelector` turns that read
+    into nothing for requests whose body was read here.
+    """
+
+    # A kept connection must not hold a response's body back until the client acknowledges its
+    # headers, which Nagle's algorithm does and the client's delayed acknowledgement stretches.
+    disable_nagle_algorithm = True
+    _body_read = False
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        self._body_read = False
+        if environ.get("wsgi.input_terminated"):
+            return environ
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return environ
+        if length < 0:
+            return environ
+        body = self.rfile.read(length) if length else b""
+        if len(body) != length:
+            return environ
+        environ["wsgi.input"] = io.BytesIO(body)
+        self._body_read = True
+        _request_state.body_read = True
+        return environ
+
+    def handle_one_request(self) -> None:
+        _request_state.body_read = False
+        try:
+            super().handle_one_request()
+        finally:
+            _request_state.body_read = False
+
+    def send_header(self, keyword: str, value: str) -> None:
+        # `close_connection` is already set when the request sent `Connection: close` or used HTTP/1.0.
+        closing = self.close_connection or not self._body_read
+        if not closing and keyword.lower() == "connection" and value.lower() == "close":
+            return
+        super().send_header(keyword, value)
+
+
+_request_state = threading.local()
+
+
+class _NoDrainSelector:
+    """Stands in for the selector that werkzeug polls to drain a request's unread body, when
+    the handler has already read all of it: it reports that nothing is waiting."""
+
+    def register(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        return []
+
+    def close(self) -> None:
+        return None
+
+
+def _drain_selector() -> Any:
+    if getattr(_request_state, "body_read", False):
+        return _NoDrainSelector()
+    return selectors.DefaultSelector()
+
+
+def install_keep_alive() -> None:
+    """Serve moto with KeepAliveRequestHandler; only werkzeug's module in this process changes."""
+    from moto import server
+
+    # werkzeug creates the draining selector through its own `selectors` name.
+    werkzeug.serving.selectors = SimpleNamespace(DefaultSelector=_drain_selector, EVENT_READ=selectors.EVENT_READ)
+    # moto's `main` passes this module-level name to werkzeug as the request handler.
+    server.MotoRequestHandler = KeepAliveRequestHandler
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,9 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     moto_workflows.install()
     # werkzeug logs one line per request; keep only warnings and errors.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    from moto.server import main as moto_main
+    install_keep_alive()
+    from moto import server
 
-    moto_main(["--host", args.host, "--port", str(args.port)])
+    server.main(["--host", args.host, "--port", str(args.port)])
     return 0
 
 

@@ -16,11 +16,22 @@ reads the queue's content-based deduplication setting directly as well.
 moto 5.2's DynamoDB Query also sorts every item of the table before it picks the key's
 partition. A query of the table's own key now reads only that partition, and a query of an
 index skips the sort, which moto does again on the matching items.
+
+Three costs are paid on every request rather than growing with the data:
+- EventBridge compiles the JSONPath expressions of each target's input paths for every event,
+  building a new parser each time. Compiled expressions are now kept, one per expression text.
+- The server finds the service of a request by listing moto's package directory and matching
+  hundreds of URL patterns. The service found is now kept per host name.
+- DynamoDB responses pass every attribute value of every item through the generic botocore
+  shape serializer. Values made only of strings, numbers, booleans, nulls, string or number
+  sets, lists and maps are now copied as they are, because that serializer returns them
+  unchanged. Binary values still go through it.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -68,6 +79,9 @@ def install() -> None:
         _install_sqs_retention_check()
         _install_sqs_send_check()
         _install_partition_query()
+        _install_jsonpath_cache()
+        _install_backend_lookup_cache()
+        _install_attribute_value_copy()
         _installed = True
 
 
@@ -150,6 +164,77 @@ def _install_partition_query() -> None:
 
     Table.query = query
     Table.all_items = all_items
+
+
+def _install_jsonpath_cache() -> None:
+    import jsonpath_ng.ext
+
+    # moto imports `parse` from this module inside the function that applies input paths, so
+    # replacing the module's name reaches it. Compiled expressions are not changed by `find`.
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
+
+
+def _install_backend_lookup_cache() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.get_backend_for_host
+    found: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        # The caller holds the application's lock, so the dictionary needs no lock of its own.
+        if host not in found:
+            found[host] = original(self, host)
+        return found[host]
+
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
+
+
+def _install_attribute_value_copy() -> None:
+    from moto.core.serialize import get_serializer_class
+
+    serializer_class = get_serializer_class("dynamodb", "json")
+    original = serializer_class._serialize_type_structure
+
+    def serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if key and shape.name == "AttributeValue" and "name" not in shape.serialization:
+            plain = plain_attribute_value(value)
+            if plain is not None:
+                serialized[key] = plain
+                return
+        original(self, serialized, value, shape, key)
+
+    serializer_class._serialize_type_structure = serialize_type_structure
+
+
+def plain_attribute_value(value: Any) -> dict[str, Any] | None:
+    """A copy of a DynamoDB attribute value in its wire form, or None when it holds binary data
+    or anything else that the generic serializer has to convert."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    ((tag, inner),) = value.items()
+    if tag in ("S", "N"):
+        return {tag: inner} if isinstance(inner, str) else None
+    if tag in ("BOOL", "NULL"):
+        return {tag: inner} if isinstance(inner, bool) else None
+    if tag in ("SS", "NS"):
+        return {tag: list(inner)} if isinstance(inner, list) and all(isinstance(x, str) for x in inner) else None
+    if tag == "M" and isinstance(inner, dict):
+        members = {}
+        for name, member in inner.items():
+            copied = plain_attribute_value(member)
+            if copied is None:
+                return None
+            members[name] = copied
+        return {"M": members}
+    if tag == "L" and isinstance(inner, list):
+        elements = []
+        for element in inner:
+            copied = plain_attribute_value(element)
+            if copied is None:
+                return None
+            elements.append(copied)
+        return {"L": elements}
+    return None
 
 
 def _unsorted_items(table: Any) -> list[Any]:

@@ -160,3 +160,94 @@ def test_sqs_send_keeps_fifo_deduplication(aws: dict[str, str]) -> None:
     assert attributes["ApproximateNumberOfMessages"] == "1"
     assert attributes["ContentBasedDeduplication"] == "true"
     assert attributes["FifoQueue"] == "true"
+
+
+def test_items_of_every_attribute_type_round_trip(table: str) -> None:
+    dynamodb = boto3.client("dynamodb")
+    item = {
+        "PK": {"S": "speed#types"},
+        "SK": {"S": "x"},
+        "text": {"S": "한글 text"},
+        "empty": {"S": ""},
+        "number": {"N": "12.5"},
+        "yes": {"BOOL": True},
+        "no": {"BOOL": False},
+        "nothing": {"NULL": True},
+        "strings": {"SS": ["a", "b"]},
+        "numbers": {"NS": ["1", "2"]},
+        "blob": {"B": b"\x00\xff"},
+        "blobs": {"BS": [b"\x01", b"\x02"]},
+        "nested": {
+            "M": {
+                "list": {"L": [{"S": "x"}, {"N": "3"}, {"M": {"deep": {"BOOL": False}}}]},
+                "blob_inside": {"L": [{"B": b"\x07"}]},
+            }
+        },
+    }
+    dynamodb.put_item(TableName=table, Item=item)
+
+    stored = dynamodb.get_item(TableName=table, Key={"PK": item["PK"], "SK": item["SK"]})["Item"]
+    queried = dynamodb.query(
+        TableName=table,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": item["PK"]},
+    )["Items"]
+
+    normalised = {**stored, "strings": {"SS": sorted(stored["strings"]["SS"])}}
+    normalised["numbers"] = {"NS": sorted(stored["numbers"]["NS"])}
+    normalised["blobs"] = {"BS": sorted(stored["blobs"]["BS"])}
+    assert normalised == item
+    assert queried == [stored]
+
+
+def test_plain_attribute_values_leave_binary_to_the_serializer() -> None:
+    assert moto_speedups.plain_attribute_value({"M": {"a": {"L": [{"S": "x"}, {"N": "1"}]}}}) == {
+        "M": {"a": {"L": [{"S": "x"}, {"N": "1"}]}}
+    }
+    assert moto_speedups.plain_attribute_value({"B": "AAE="}) is None
+    assert moto_speedups.plain_attribute_value({"M": {"a": {"L": [{"BS": ["AAE="]}]}}}) is None
+    assert moto_speedups.plain_attribute_value({"S": "x", "N": "1"}) is None
+
+
+def test_input_paths_are_applied_to_each_event(aws: dict[str, str]) -> None:
+    import json
+
+    moto_speedups.install()
+    events = boto3.client("events")
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="speedups-input-paths")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.create_event_bus(Name="speedups-bus")
+    events.put_rule(Name="speedups-rule", EventBusName="speedups-bus", EventPattern=json.dumps({"source": ["speedups"]}))
+    events.put_targets(
+        Rule="speedups-rule",
+        EventBusName="speedups-bus",
+        Targets=[
+            {
+                "Id": "queue",
+                "Arn": queue_arn,
+                "InputTransformer": {
+                    "InputPathsMap": {"ticket": "$.detail.ticket_id"},
+                    "InputTemplate": '{"ticket": "<ticket>"}',
+                },
+            }
+        ],
+    )
+
+    for ticket_id in ("T-1", "T-2"):
+        events.put_events(
+            Entries=[
+                {
+                    "EventBusName": "speedups-bus",
+                    "Source": "speedups",
+                    "DetailType": "test",
+                    "Detail": json.dumps({"ticket_id": ticket_id}),
+                }
+            ]
+        )
+
+    bodies = []
+    for _ in range(3):
+        response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+        bodies.extend(json.loads(message["Body"]) for message in response.get("Messages", []))
+    assert sorted(body["ticket"] for body in bodies) == ["T-1", "T-2"]
