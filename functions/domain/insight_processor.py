@@ -17,7 +17,13 @@ from functions.domain.customers import publish_events, record_problem
 from functions.domain.errors import NotFoundError, TicketBusyError, VersionConflictError
 from functions.domain.ids import new_id
 from functions.domain.insight_ports import ContinuationQueue, CustomerEventPublisher, InsightsRepository
-from functions.domain.insights import INSIGHTS_ACTOR, kpi_day, plan_ticket_event, survey_requested_event
+from functions.domain.insights import (
+    EVENTS_READING_TICKET,
+    INSIGHTS_ACTOR,
+    kpi_day,
+    plan_ticket_event,
+    survey_requested_event,
+)
 from functions.domain.notices import render_notice
 from functions.domain.ports import TicketRepository
 from functions.models.customer_events import KnownProblemAnnounced, KnownProblemDetected, ProactiveNoticeSent
@@ -32,6 +38,7 @@ from functions.models.customers import (
     TimelineKind,
 )
 from functions.models.events import EVENT_TYPES, Actor, EventDetail
+from functions.models.tickets import Ticket
 from functions.models.caller import Role
 
 logger = logging.getLogger(f"servicedesk.{__name__}")
@@ -97,12 +104,15 @@ class InsightProcessor:
 
     def handle_ticket_event(self, event: EventDetail) -> Outcome:
         """Apply one ticket event to the timeline and counters, once per event id while its marker lives (7 days)."""
-        try:
-            ticket = self._tickets.get_ticket(event.tenant_id, event.ticket_id)
-        except NotFoundError:
-            ticket = None
+        ticket: Ticket | None = None
+        ticket_read = False
         for attempt in range(1, MAX_PLAN_ATTEMPTS + 1):
             state = self._repository.get_ticket_insight(event.tenant_id, event.ticket_id)
+            # Most events need only the stored insight state, so the ticket is read once, when
+            # the state is new or the event's plan reads the ticket.
+            if not ticket_read and (state is None or isinstance(event, EVENTS_READING_TICKET)):
+                ticket = self._read_ticket(event)
+                ticket_read = True
             changes = plan_ticket_event(event, ticket, state, self._time_zone)
             if changes is None:
                 logger.warning(
@@ -124,6 +134,12 @@ class InsightProcessor:
             publish_events(self._repository, self._publisher, changes.events)
             return Outcome("applied", changes.metrics)
         raise TicketBusyError(event.ticket_id, MAX_PLAN_ATTEMPTS)
+
+    def _read_ticket(self, event: EventDetail) -> Ticket | None:
+        try:
+            return self._tickets.get_ticket(event.tenant_id, event.ticket_id)
+        except NotFoundError:
+            return None
 
     # Known problems.
 

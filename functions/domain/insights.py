@@ -138,6 +138,11 @@ def sla_breached(ticket: Ticket | None) -> bool | None:
     return ticket.sla.first_response_breached or ticket.sla.resolution_breached
 
 
+# Events whose plan reads the ticket itself (automation, escalation, reopens and SLA breaches),
+# not only the insight state kept between events.
+EVENTS_READING_TICKET: tuple[type[EventDetail], ...] = (TicketCreated, TicketStatusChanged)
+
+
 def plan_ticket_event(
     event: EventDetail, ticket: Ticket | None, state: TicketInsight | None, time_zone: str
 ) -> InsightChanges | None:

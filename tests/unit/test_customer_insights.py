@@ -458,3 +458,77 @@ def test_kpi_rule_limits_agents_to_their_queues() -> None:
     assert kpi_denial(agent, None).reason == "outside_agent_queues"
     assert kpi_denial(caller("requester"), None).reason == "kpis_not_allowed"
     assert kpi_denial(caller("admin"), None) is None
+
+
+# Processor.
+
+
+class RecordingTickets:
+    """Ticket repository that returns one ticket and counts reads."""
+
+    def __init__(self, stored: Ticket) -> None:
+        self.stored = stored
+        self.reads = 0
+
+    def get_ticket(self, tenant_id: str, ticket_id: str) -> Ticket:
+        self.reads += 1
+        return self.stored
+
+
+class MemoryInsights:
+    """Insights repository that keeps ticket insight states and applied event ids in memory."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, TicketInsight] = {}
+        self.applied: set[str] = set()
+
+    def get_ticket_insight(self, tenant_id: str, ticket_id: str) -> TicketInsight | None:
+        return self.states.get(ticket_id)
+
+    def apply(self, changes: Any, marker_event_id: str | None, expected_ticket_version: int | None) -> bool:
+        if marker_event_id in self.applied:
+            return False
+        self.applied.add(marker_event_id or "")
+        self.states[changes.ticket.ticket_id] = changes.ticket
+        return True
+
+    def delete_outbox(self, events: Any) -> None:
+        return None
+
+
+class DiscardingPublisher:
+    def publish(self, events: Any) -> None:
+        return None
+
+
+def test_processor_reads_ticket_only_when_needed() -> None:
+    from functions.domain.insight_processor import InsightProcessor
+
+    tickets = RecordingTickets(ticket())
+    processor = InsightProcessor(
+        repository=MemoryInsights(),  # type: ignore[arg-type]
+        tickets=tickets,  # type: ignore[arg-type]
+        publisher=DiscardingPublisher(),  # type: ignore[arg-type]
+        continuation=None,  # type: ignore[arg-type]
+        time_zone="UTC",
+        fan_out_batch=10,
+    )
+    created = TicketCreated.build(
+        event_id="e1", occurred_at=CREATED, tenant_id="t1", ticket_id="tk1", actor=ACTOR, customer_id="c1",
+        channel="email", status="new", priority="medium", queue="hardware", version=1,
+    )
+    message = MessageReceived.build(
+        event_id="m1", occurred_at=CREATED + timedelta(minutes=5), tenant_id="t1", ticket_id="tk1", actor=ACTOR,
+        message_id="msg", channel="chat", author_type="agent",
+    )
+
+    results = [processor.handle_ticket_event(created).result]
+    reads_after_created = tickets.reads
+    results.append(processor.handle_ticket_event(message).result)
+    reads_after_message = tickets.reads
+    results.append(processor.handle_ticket_event(status_event("resolved", 30)).result)
+
+    assert results == ["applied", "applied", "applied"]
+    assert reads_after_created == 1
+    assert reads_after_message == 1
+    assert tickets.reads == 2
