@@ -535,7 +535,14 @@ class DynamoTicketRepository:
         except ClientError as error:
             if error.response["Error"]["Code"] == "TransactionCanceledException":
                 reasons = error.response.get("CancellationReasons", [])
-                failed = [index for index, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"]
+                # Items after the caller's operations are audit entries and the chain head. When the
+                # head moved at the same moment as a condition of the caller failed, only the
+                # caller's failures are reported, since its indexes name the caller's operations.
+                failed = [
+                    index
+                    for index, reason in enumerate(reasons[: len(operations)])
+                    if reason.get("Code") == "ConditionalCheckFailed"
+                ]
                 if failed:
                     raise _ConditionFailed(failed) from error
             raise DependencyError(f"DynamoDB transaction failed: {error.response['Error']['Code']}") from error

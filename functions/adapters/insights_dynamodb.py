@@ -576,7 +576,12 @@ class DynamoInsightsRepository:
         except ClientError as error:
             if error.response["Error"]["Code"] == "TransactionCanceledException":
                 reasons = error.response.get("CancellationReasons", [])
-                failed = [index for index, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"]
+                # Only the caller's operations count: audit items come after them.
+                failed = [
+                    index
+                    for index, reason in enumerate(reasons[: len(operations)])
+                    if reason.get("Code") == "ConditionalCheckFailed"
+                ]
                 if failed:
                     raise ConditionFailed(failed) from error
             raise DependencyError(f"DynamoDB transaction failed: {error.response['Error']['Code']}") from error

@@ -1,5 +1,9 @@
 """Start moto, deploy the resources, train the local model if needed, seed data, and serve the
-API, the queue consumers and the schedules, all on 127.0.0.1."""
+API, the queue consumers and the schedules, all on 127.0.0.1.
+
+Three processes run: moto's server, this one with the API, and one with the queue consumers and
+scheduled jobs (infra/local/workers.py).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ logger = logging.getLogger("local_stack")
 HOST = "127.0.0.1"
 API_KEY_FILE_NAME = "partner-api-keys.json"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Importing the app and loading its models takes a few seconds; a cold disk can take longer.
+WORKERS_START_TIMEOUT_SECONDS = 120
 
 
 class PortInUseError(RuntimeError):
@@ -56,6 +62,8 @@ class LocalStack:
     _threads: list[threading.Thread] = field(default_factory=list)
     _moto: Any = None
     _http: Any = None
+    _workers: Any = None
+    _workers_stop: Any = None
     _api_keys: frozenset[str] = frozenset()
 
     @property
@@ -76,8 +84,7 @@ class LocalStack:
         if self.config.seed:
             self._seed()
         self._start_api(app)
-        self._start_consumers(app)
-        self._start_schedules(app)
+        self._start_workers()
         self._start_partner_simulator()
         logger.info("local stack ready: API %s, AWS endpoint %s", self.api_url, self.moto_url)
 
@@ -89,6 +96,11 @@ class LocalStack:
             self._http.shutdown()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self._workers is not None:
+            self._workers_stop.set()
+            self._workers.join(timeout=10)
+            if self._workers.is_alive():
+                self._workers.terminate()
         if self._moto is not None and self._moto.poll() is None:
             self._moto.terminate()
             try:
@@ -99,7 +111,12 @@ class LocalStack:
 
     def wait(self) -> None:
         while not self._stop.wait(0.5):
-            pass
+            if self._workers is not None and not self._workers.is_alive() and not self._stop.is_set():
+                logger.error(
+                    "the consumers and schedules process exited with code %s; stopping the stack",
+                    self._workers.exitcode,
+                )
+                return
 
     # Components.
 
@@ -136,6 +153,9 @@ class LocalStack:
             [sys.executable, "-m", "infra.local.moto_server", "--host", HOST, "--port", str(self.config.moto_port)],
             cwd=PROJECT_ROOT,
             env=dict(os.environ),
+            # Ctrl-C in the terminal reaches the whole process group. moto exits on it at once, so
+            # it gets a group of its own and stop() ends it after the processes that call it.
+            start_new_session=True,
         )
         self._wait_for_moto()
         request = urllib.request.Request(
@@ -258,20 +278,26 @@ class LocalStack:
         self._threads.append(thread)
         logger.info("API serving on %s", self.api_url)
 
-    def _start_consumers(self, app: Any) -> None:
-        import boto3
+    def _start_workers(self) -> None:
+        """Start the queue consumers and schedules in their own process and wait until they poll."""
+        import multiprocessing
 
-        from infra.local.lambda_runtime import sqs_consumers
-        from infra.local.pollers import QueuePoller
+        from infra.local import workers
 
-        sqs = boto3.client("sqs")
-        for name, source in sqs_consumers(app).items():
-            queue_url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
-            poller = QueuePoller(app, sqs, queue_url, name, source.batch_size)
-            thread = threading.Thread(target=poller.run, args=(self._stop,), name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
-            logger.info("consumer %s polling %s", name, source.queue)
+        # A fresh interpreter (spawn), which inherits the environment set by _deploy.
+        context = multiprocessing.get_context("spawn")
+        ready, self._workers_stop = context.Event(), context.Event()
+        self._workers = context.Process(
+            target=workers.run,
+            args=(self.config.schedule_seconds, ready, self._workers_stop),
+            name="servicedesk-workers",
+        )
+        self._workers.start()
+        if not ready.wait(WORKERS_START_TIMEOUT_SECONDS):
+            raise RuntimeError(
+                f"the consumers and schedules process did not start within {WORKERS_START_TIMEOUT_SECONDS} s; "
+                "its log lines above say why"
+            )
 
     def _start_partner_simulator(self) -> None:
         import boto3
@@ -284,14 +310,3 @@ class LocalStack:
         thread.start()
         self._threads.append(thread)
         logger.info("ERP and learning system simulated: purchases are delivered and enrolments confirmed")
-
-    def _start_schedules(self, app: Any) -> None:
-        from infra.local.lambda_runtime import scheduled_jobs
-        from infra.local.pollers import Scheduler
-
-        for name in scheduled_jobs(app):
-            scheduler = Scheduler(app, name, self.config.schedule_seconds)
-            thread = threading.Thread(target=scheduler.run, args=(self._stop,), name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
-            logger.info("schedule %s firing every %.0f s", name, self.config.schedule_seconds)

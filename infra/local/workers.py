@@ -1,0 +1,79 @@
+"""The queue consumers and scheduled jobs of the local stack, in a process apart from the API.
+
+On AWS every consumer and job is a Lambda function of its own. Locally they share one process,
+separate from the API's, so that API requests and the queue work they cause do not take turns
+on one interpreter lock: under a long replay that lock, not moto, limited the whole stack.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from typing import Any
+
+logger = logging.getLogger("local_stack")
+
+# How often the process checks that the stack asked it to stop or that the stack is gone.
+STOP_CHECK_SECONDS = 0.5
+
+
+def run(schedule_seconds: float, ready: Any, stop: Any) -> None:
+    """Start every consumer and schedule, set `ready`, and run until `stop` is set.
+
+    `ready` and `stop` are multiprocessing events of the stack. Ctrl-C reaches this process as
+    well, so it ignores SIGINT and stops when the stack sets `stop` or exits.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    parent = os.getppid()
+
+    from app import app
+    from functions import wiring
+
+    wiring.reset()
+    stopping = threading.Event()
+    threads = start_consumers(app, stopping) + start_schedules(app, schedule_seconds, stopping)
+    ready.set()
+
+    while not stop.wait(STOP_CHECK_SECONDS):
+        if os.getppid() != parent:
+            logger.error("the local stack process %d exited; consumers and schedules stop", parent)
+            break
+    stopping.set()
+    for thread in threads:
+        thread.join(timeout=5)
+
+
+def start_consumers(app: Any, stopping: threading.Event) -> list[threading.Thread]:
+    import boto3
+
+    from infra.local.lambda_runtime import sqs_consumers
+    from infra.local.pollers import QueuePoller
+
+    sqs = boto3.client("sqs")
+    threads = []
+    for name, source in sqs_consumers(app).items():
+        queue_url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
+        poller = QueuePoller(app, sqs, queue_url, name, source.batch_size)
+        thread = threading.Thread(target=poller.run, args=(stopping,), name=name, daemon=True)
+        thread.start()
+        threads.append(thread)
+        logger.info("consumer %s polling %s", name, source.queue)
+    return threads
+
+
+def start_schedules(app: Any, interval_seconds: float, stopping: threading.Event) -> list[threading.Thread]:
+    from infra.local.lambda_runtime import scheduled_jobs
+    from infra.local.pollers import Scheduler
+
+    threads = []
+    for name in scheduled_jobs(app):
+        scheduler = Scheduler(app, name, interval_seconds)
+        thread = threading.Thread(target=scheduler.run, args=(stopping,), name=name, daemon=True)
+        thread.start()
+        threads.append(thread)
+        logger.info("schedule %s firing every %.0f s", name, interval_seconds)
+    return threads
