@@ -17,12 +17,14 @@ from functions.observability import logger
 from functions.resources import INSIGHTS_BATCH_SIZE, INSIGHTS_QUEUE_NAME
 
 blueprint = Blueprint(__name__)
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @blueprint.on_sqs_message(queue=INSIGHTS_QUEUE_NAME, batch_size=INSIGHTS_BATCH_SIZE)
 def handle_insights(event: Any) -> dict[str, Any]:
     """Process a batch and report only the failed message ids, so the rest are not redelivered."""
+    # A processor per invocation: it keeps the batch's results, and the local stack runs
+    # several invocations of this consumer at once.
+    processor = BatchProcessor(event_type=EventType.SQS)
     return process_partial_response(
         event=event.to_dict(), record_handler=process_insights_record, processor=processor, context=event.context
     )

@@ -52,6 +52,15 @@ def process_webhook_record(record: SQSRecord) -> str:
     except Exception:
         logger.exception("webhooks message failed", extra={"sqs_message_id": record.message_id})
         raise
+    if outcome == "ignored":
+        logger.info(
+            "event not deliverable by webhook; skipped",
+            extra={
+                "sqs_message_id": record.message_id,
+                "source": str(body.get("source"))[:64],
+                "event_type": str(body.get("detail-type"))[:64],
+            },
+        )
     if outcome in OUTCOME_METRICS:
         count(OUTCOME_METRICS[outcome])
     return outcome

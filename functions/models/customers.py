@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
 
 from functions.models.tickets import Channel, Identifier, ShortText, Ticket, reject_control_characters
 
@@ -243,7 +243,8 @@ class SurveyAnswerRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    score: int = Field(ge=0, le=10)
+    # Strict, so that "5", 5.0 and true are rejected rather than read as a score.
+    score: StrictInt = Field(ge=0, le=10)
     comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
     _no_controls = field_validator("comment")(reject_control_characters)

@@ -47,9 +47,21 @@ def main(argv: list[str] | None = None) -> int:
             "manager_id": arguments.manager,
         },
     }
-    response = events.put_events(
-        Entries=[{"EventBusName": "servicedesk", "Source": "partner.hr", "DetailType": "EmployeeHired", "Detail": json.dumps(detail)}]
-    )
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response = events.put_events(
+            Entries=[
+                {"EventBusName": "servicedesk", "Source": "partner.hr", "DetailType": "EmployeeHired", "Detail": json.dumps(detail)}
+            ]
+        )
+    except (BotoCoreError, ClientError) as error:
+        print(
+            f"publishing failed: {error}. Is the local stack running with --moto-port {arguments.moto_port}? "
+            "Start it with `make run`, or pass the --moto-port it was started with.",
+            file=sys.stderr,
+        )
+        return 1
     if response["FailedEntryCount"]:
         print(f"publishing failed: {response['Entries']}", file=sys.stderr)
         return 1

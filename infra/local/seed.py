@@ -42,6 +42,9 @@ def seed(
     repository = wiring.repository()
     for customer in data["customers"]:
         attributes = {key: value for key, value in customer.items() if key not in {"customer_id", "tier", "name"}}
+        # A full profile, as PUT /customers/{id} stores it, so the 360 view shows when it was made.
+        seeded_at = datetime.now(UTC).isoformat()
+        attributes = {"company": customer["name"], "created_at": seeded_at, "updated_at": seeded_at, **attributes}
         repository.put_customer(
             tenant_id,
             Customer(customer_id=customer["customer_id"], tier=customer["tier"], name=customer["name"], attributes=attributes),

@@ -17,6 +17,11 @@ logger = logging.getLogger("local_stack")
 
 # How often the process checks that the stack asked it to stop or that the stack is gone.
 STOP_CHECK_SECONDS = 0.5
+# Pollers of the consumers that one poller cannot keep up with; Lambda also runs several batches
+# of a queue at once. Each ticket change sends the customer events consumer a few events, each
+# applied in its own guarded transaction, and one poller fell behind a replay. Version guards
+# and event markers make its concurrent batches safe.
+POLLERS_PER_CONSUMER = {"handle_insights": 4}
 
 
 def run(schedule_seconds: float, ready: Any, stop: Any) -> None:
@@ -57,11 +62,13 @@ def start_consumers(app: Any, stopping: threading.Event) -> list[threading.Threa
     threads = []
     for name, source in sqs_consumers(app).items():
         queue_url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
-        poller = QueuePoller(app, sqs, queue_url, name, source.batch_size)
-        thread = threading.Thread(target=poller.run, args=(stopping,), name=name, daemon=True)
-        thread.start()
-        threads.append(thread)
-        logger.info("consumer %s polling %s", name, source.queue)
+        pollers = POLLERS_PER_CONSUMER.get(name, 1)
+        for number in range(pollers):
+            poller = QueuePoller(app, sqs, queue_url, name, source.batch_size)
+            thread = threading.Thread(target=poller.run, args=(stopping,), name=f"{name}-{number}", daemon=True)
+            thread.start()
+            threads.append(thread)
+        logger.info("consumer %s polling %s (%d %s)", name, source.queue, pollers, "poller" if pollers == 1 else "pollers")
     return threads
 
 

@@ -54,6 +54,16 @@ def test_seeded_messages_become_tickets(stack: RunningStack, http: requests.Sess
     assert tickets["app-session-99120"]["escalated"] is False
 
 
+def test_seeded_customer_profile_is_complete(stack: RunningStack, http: requests.Session) -> None:
+    view = http.get(f"{stack.api_url}/customers/hanbit-logistics/360", headers=stack.headers("demo"))
+
+    assert view.status_code == 200
+    profile = view.json()["profile"]
+    assert profile["company"] == "한빛물류"
+    assert profile["tier"] == "enterprise"
+    assert int(profile["created_at"][:4]) >= 2026
+
+
 def test_real_model_scores_korean_complaint(stack: RunningStack, http: requests.Session) -> None:
     tenant = new_tenant()
     response = http.post(

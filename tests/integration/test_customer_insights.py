@@ -403,6 +403,9 @@ def test_csat_low_score_opens_follow_up(api: Api, client: Any, app: Any, insight
 
     read = requester.call("get", f"/surveys/{survey_id}")
     out_of_range = requester.call("post", f"/surveys/{survey_id}/answer", {"score": 7})
+    not_numbers = [
+        requester.call("post", f"/surveys/{survey_id}/answer", {"score": value}) for value in ("5", 5.0, True)
+    ]
     by_stranger = stranger.call("post", f"/surveys/{survey_id}/answer", {"score": 5})
     by_supervisor = api.call("post", f"/surveys/{survey_id}/answer", {"score": 5})
     answered = requester.call("post", f"/surveys/{survey_id}/answer", {"score": 2, "comment": "느렸어요"})
@@ -415,6 +418,8 @@ def test_csat_low_score_opens_follow_up(api: Api, client: Any, app: Any, insight
     assert read.status_code == 200
     assert read.json["status"] == "pending"
     assert out_of_range.status_code == 400
+    assert [response.status_code for response in not_numbers] == [400, 400, 400]
+    assert {response.json["details"]["field"] for response in not_numbers} == {"score"}
     assert by_stranger.status_code == 404
     assert by_supervisor.status_code == 403
     assert answered.status_code == 200

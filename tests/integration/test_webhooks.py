@@ -640,3 +640,26 @@ def drain(queue_url: str) -> list[dict[str, Any]]:
             events.append(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return events
+
+
+def test_foreign_event_skipped_with_message_id(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from functions.consumers.webhooks import process_webhook_record
+
+    record = SQSRecord(
+        {
+            "messageId": "message-foreign-1",
+            "body": json.dumps({"source": "partner.erp", "detail-type": "PurchaseDelivered", "detail": {}}),
+        }
+    )
+    with caplog.at_level(logging.INFO, logger="servicedesk"):
+        outcome = process_webhook_record(record)
+
+    skipped = [entry for entry in caplog.records if entry.getMessage() == "event not deliverable by webhook; skipped"]
+    assert outcome == "ignored"
+    assert len(skipped) == 1
+    assert skipped[0].sqs_message_id == "message-foreign-1"
+    assert skipped[0].event_type == "PurchaseDelivered"
