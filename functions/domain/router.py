@@ -269,6 +269,7 @@ class Router:
             queue=routing.queue,
             reason_codes=routing.reason_codes,
             reason=routing.reason[:500],
+            reason_ko=routing.reason_ko[:500] if routing.reason_ko else None,
             score=routing.score,
             version=after.version,
         )

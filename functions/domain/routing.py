@@ -46,6 +46,29 @@ NO_FIT_REASONS = {
     "language_not_served": "no available agent of queue {queue} speaks {language}",
 }
 
+# The same reasons in Korean, for `reason_ko`.
+NO_FIT_REASONS_KO = {
+    "no_agent_in_queue": "{queue} 큐를 맡은 활성 상담원이 없습니다",
+    "no_agent_online": "{queue} 큐에 온라인 상담원이 없습니다",
+    "outside_working_hours": "{queue} 큐의 온라인 상담원이 모두 근무 시간 밖입니다",
+    "channel_not_served": "{queue} 큐에 {channel} 채널을 맡는 상담원이 없습니다",
+    "no_capacity": "{queue} 큐의 상담원이 모두 {channel} 채널 처리 한도에 도달했습니다",
+    "language_not_served": "{queue} 큐에 {language} 언어를 지원하는 상담원이 없습니다",
+    "routing_contention": "배정하는 동안 고른 상담원의 처리 한도가 모두 찼습니다",
+}
+# Korean names of the facts in `reason_codes` of a routed ticket.
+REASON_CODES_KO = {
+    "queue_member": "큐 담당",
+    "category_skill": "분류 전문성",
+    "language_skill": "언어 역량",
+    "spare_capacity": "여유 처리량",
+    "urgent_expert": "긴급 건 숙련자",
+    "premium_expert": "주요 고객 숙련자",
+    "preferred_channel": "고객 선호 채널",
+    "open_ticket_agent": "고객의 진행 중 티켓 담당자",
+    "previous_agent": "고객의 이전 담당자",
+}
+
 
 @dataclass(frozen=True)
 class CustomerContext:
@@ -189,11 +212,14 @@ def score_agent(ticket: Ticket, agent: Agent, customer: CustomerContext, languag
 
 def routed_decision(ticket: Ticket, candidate: Candidate, now: datetime) -> RoutingDecision:
     facts = ", ".join(code.replace("_", " ") for code in candidate.reason_codes)
+    facts_ko = ", ".join(REASON_CODES_KO.get(code, code) for code in candidate.reason_codes)
+    agent_id = candidate.agent.agent_id
     return RoutingDecision(
-        agent_id=candidate.agent.agent_id,
+        agent_id=agent_id,
         queue=ticket.queue,
         reason_codes=list(candidate.reason_codes),
-        reason=f"routed to {candidate.agent.agent_id} in queue {ticket.queue} with score {candidate.score:.2f}: {facts}",
+        reason=f"routed to {agent_id} in queue {ticket.queue} with score {candidate.score:.2f}: {facts}",
+        reason_ko=f"{ticket.queue} 큐의 {agent_id} 상담원에게 배정 (점수 {candidate.score:.2f}): {facts_ko}",
         score=candidate.score,
         decided_at=now,
     )
@@ -205,9 +231,15 @@ def waiting_decision(ticket: Ticket, code: str, reason: str, now: datetime) -> R
         queue=ticket.queue,
         reason_codes=["waiting", code],
         reason=f"waiting in queue {ticket.queue}: {reason}",
+        reason_ko=f"{ticket.queue} 큐에서 대기 중: {_no_fit_reason_ko(ticket, code)}",
         score=None,
         decided_at=now,
     )
+
+
+def _no_fit_reason_ko(ticket: Ticket, code: str) -> str:
+    template = NO_FIT_REASONS_KO.get(code, code)
+    return template.format(queue=ticket.queue, channel=ticket.channel.value, language=ticket_language(ticket))
 
 
 def slot_holder(ticket: Ticket) -> tuple[str, Channel] | None:

@@ -119,6 +119,7 @@ class TicketRouted(EventDetail):
     queue: str
     reason_codes: list[str]
     reason: str = Field(max_length=500)
+    reason_ko: str | None = Field(default=None, max_length=500)
     score: float | None = None
     version: int
 

@@ -184,6 +184,7 @@ class RoutingDecision(BaseModel):
         default_factory=list, description="Stable codes of the facts behind the decision, for reports and filters."
     )
     reason: str = Field(description="The decision in one English sentence, for people reading the ticket.")
+    reason_ko: str | None = Field(default=None, description="The same sentence in Korean.")
     score: float | None = Field(default=None, description="Score of the chosen agent; null when no agent was chosen.")
     decided_at: datetime
 

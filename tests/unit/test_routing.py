@@ -15,8 +15,12 @@ from functions.domain.routing import (
     customer_context,
     is_working,
     load_changes,
+    NO_FIT_REASONS,
+    NO_FIT_REASONS_KO,
+    REASON_CODES_KO,
     routed_decision,
     slot_holder,
+    waiting_decision,
 )
 from functions.models.agents import Agent, Presence, Skill, WorkingHours
 from functions.models.tickets import Channel, Priority, RoutingDecision, Sentiment, SentimentLabel, Ticket, TicketStatus
@@ -193,6 +197,24 @@ def test_routed_decision_names_agent_and_facts() -> None:
     assert decision.agent_id == "kim"
     assert decision.reason_codes == list(candidate.reason_codes)
     assert "category skill" in decision.reason
+    assert decision.reason_ko is not None
+    assert decision.reason_ko.startswith("hardware 큐의 kim 상담원에게 배정")
+    assert REASON_CODES_KO["category_skill"] in decision.reason_ko
+
+
+def test_every_reason_has_korean_text() -> None:
+    codes = {"queue_member", "category_skill", "language_skill", "spare_capacity", "urgent_expert"}
+    codes |= {"premium_expert", "preferred_channel", "open_ticket_agent", "previous_agent"}
+
+    assert set(REASON_CODES_KO) == codes
+    assert set(NO_FIT_REASONS) <= set(NO_FIT_REASONS_KO)
+
+
+def test_waiting_decision_explains_in_korean() -> None:
+    decision = waiting_decision(make_ticket(), "no_capacity", "every available agent is at capacity", NOW)
+
+    assert decision.reason_codes == ["waiting", "no_capacity"]
+    assert decision.reason_ko == "hardware 큐에서 대기 중: hardware 큐의 상담원이 모두 chat 채널 처리 한도에 도달했습니다"
 
 
 def routed(agent_id: str | None, **fields: Any) -> Ticket:
