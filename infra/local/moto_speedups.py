@@ -14,8 +14,10 @@ EventBridge's delivery to an SQS target reads the same attributes once per event
 reads the queue's content-based deduplication setting directly as well.
 
 moto 5.2's DynamoDB Query also sorts every item of the table before it picks the key's
-partition. A query of the table's own key now reads only that partition, and a query of an
-index skips the sort, which moto does again on the matching items.
+partition. A query of the table's own key now reads only that partition. A query of an index
+with one string partition key reads only the items under that key, from a map that each write
+keeps current (`IndexMembers`); other index queries skip the sort, which moto does again on the
+matching items.
 
 Three costs are paid on every request rather than growing with the data:
 - EventBridge compiles the JSONPath expressions of each target's input paths for every event,
@@ -142,7 +144,7 @@ def _install_partition_query() -> None:
         index_name = kwargs.get("index_name")
         if index_name is None and len(args) > 6:
             index_name = args[6]
-        _query_partition.value = (self, hash_key, index_name)
+        _query_partition.value = (self, hash_key, index_name, kwargs.get("hash_key_conditions"))
         try:
             return original_query(self, hash_key, *args, **kwargs)
         finally:
@@ -152,9 +154,10 @@ def _install_partition_query() -> None:
         hint = getattr(_query_partition, "value", None)
         if hint is None or hint[0] is not self:
             return original_all_items(self)
-        _, hash_key, index_name = hint
+        _, hash_key, index_name, hash_conditions = hint
         if index_name is not None:
-            return _unsorted_items(self)
+            candidates = _index_members(self).candidates(index_name, hash_conditions)
+            return _unsorted_items(self) if candidates is None else candidates
         if hash_key is None:
             return original_all_items(self)
         partition = self.items.get(hash_key)
@@ -164,6 +167,128 @@ def _install_partition_query() -> None:
 
     Table.query = query
     Table.all_items = all_items
+    _install_index_tracking()
+
+
+def _install_index_tracking() -> None:
+    """Tell each table's index members which items every write touched."""
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+
+    original_put = Table.put_item
+    original_delete = Table.delete_item
+    original_update = models.DynamoDBBackend.update_item
+
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = original_put(self, *args, **kwargs)
+        _index_members(self).touched(item.hash_key, item.range_key)
+        return item
+
+    def delete_item(self: Any, hash_value: Any, range_value: Any = None) -> Any:
+        item = original_delete(self, hash_value, range_value)
+        _index_members(self).touched(hash_value, range_value)
+        return item
+
+    def update_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        # moto changes the stored item in place, index key attributes included.
+        item = original_update(self, table_name, *args, **kwargs)
+        _index_members(self.get_table(table_name)).touched(item.hash_key, item.range_key)
+        return item
+
+    Table.put_item = put_item
+    Table.delete_item = delete_item
+    models.DynamoDBBackend.update_item = update_item
+
+
+class IndexMembers:
+    """The items of one table under each string partition key of its secondary indexes.
+
+    Built from every item on the first index query, then kept up to date from the keys of the
+    items written since: each query first places those items again. A query gets only the items
+    of its partition, and moto still checks each one, so the result is moto's own.
+    """
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+        self._lock = threading.Lock()
+        self._built_for: tuple[tuple[str, str], ...] | None = None
+        self._members: dict[str, dict[str, dict[tuple[Any, Any], None]]] = {}
+        self._placed: dict[tuple[Any, Any], list[tuple[str, str]]] = {}
+        self._touched: set[tuple[Any, Any]] = set()
+
+    def touched(self, hash_value: Any, range_value: Any) -> None:
+        with self._lock:
+            self._touched.add((hash_value, range_value))
+
+    def candidates(self, index_name: str, hash_conditions: Any) -> list[Any] | None:
+        """Items that may match a query of one index, or None when only a full pass can tell."""
+        if not hash_conditions or len(hash_conditions) != 1:
+            return None
+        attribute, value = hash_conditions[0]
+        if getattr(value, "type", None) != "S":
+            return None
+        with self._lock:
+            hash_attributes = self._refresh()
+            if hash_attributes.get(index_name) != attribute:
+                return None
+            keys = list(self._members.get(index_name, {}).get(value.value, ()))
+        return [item for item in (self._stored(key) for key in keys) if item is not None]
+
+    def _refresh(self) -> dict[str, str]:
+        hash_attributes = _single_hash_attributes(self._table)
+        signature = tuple(sorted(hash_attributes.items()))
+        if signature != self._built_for:
+            self._members = {name: {} for name in hash_attributes}
+            self._placed = {}
+            self._touched = {(item.hash_key, item.range_key) for item in _unsorted_items(self._table)}
+            self._built_for = signature
+        for key in self._touched:
+            for index_name, partition in self._placed.pop(key, ()):
+                self._members[index_name][partition].pop(key, None)
+            item = self._stored(key)
+            if item is None:
+                continue
+            placed = []
+            for index_name, attribute in hash_attributes.items():
+                value = item.attrs.get(attribute)
+                if value is not None and value.type == "S":
+                    self._members[index_name].setdefault(value.value, {})[key] = None
+                    placed.append((index_name, value.value))
+            if placed:
+                self._placed[key] = placed
+        self._touched = set()
+        return hash_attributes
+
+    def _stored(self, key: tuple[Any, Any]) -> Any:
+        hash_value, range_value = key
+        partition = self._table.items.get(hash_value)
+        if partition is None or not self._table.range_key_attr:
+            return partition
+        return partition.get(range_value)
+
+
+def _single_hash_attributes(table: Any) -> dict[str, str]:
+    """Map each secondary index with one partition key attribute to that attribute."""
+    attributes = {}
+    for index in table.all_indexes():
+        hash_keys = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"]
+        if len(hash_keys) == 1:
+            attributes[index.name] = hash_keys[0]
+    return attributes
+
+
+_members_lock = threading.Lock()
+
+
+def _index_members(table: Any) -> IndexMembers:
+    members = getattr(table, "_speedup_index_members", None)
+    if members is None:
+        with _members_lock:
+            members = getattr(table, "_speedup_index_members", None)
+            if members is None:
+                members = IndexMembers(table)
+                table._speedup_index_members = members
+    return members
 
 
 def _install_jsonpath_cache() -> None:
@@ -207,7 +332,7 @@ def _install_attribute_value_copy() -> None:
 
 
 def plain_attribute_value(value: Any) -> dict[str, Any] | None:
-    """A copy of a DynamoDB attribute value in its wire form, or None when it holds binary data
+    """A copy of a DynamoDB attribute value in its wire form, or None when it contains binary data
     or anything else that the generic serializer has to convert."""
     if not isinstance(value, dict) or len(value) != 1:
         return None

@@ -251,3 +251,74 @@ def test_input_paths_are_applied_to_each_event(aws: dict[str, str]) -> None:
         response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
         bodies.extend(json.loads(message["Body"]) for message in response.get("Messages", []))
     assert sorted(body["ticket"] for body in bodies) == ["T-1", "T-2"]
+
+
+def test_index_query_follows_every_kind_of_write(aws: dict[str, str]) -> None:
+    moto_speedups.install()
+    dynamodb = boto3.client("dynamodb")
+    table = "speedups-index-writes"
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("PK", "SK", "G")],
+        BillingMode="PAY_PER_REQUEST",
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-group",
+                "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+
+    def group(name: str) -> list[str]:
+        items = dynamodb.query(
+            TableName=table,
+            IndexName="by-group",
+            KeyConditionExpression="G = :g",
+            ExpressionAttributeValues={":g": {"S": name}},
+        )["Items"]
+        return sorted(item["PK"]["S"] for item in items)
+
+    def key(name: str) -> dict[str, dict[str, str]]:
+        return {"PK": {"S": name}, "SK": {"S": "x"}}
+
+    for name in ("a", "b", "c"):
+        dynamodb.put_item(TableName=table, Item={**key(name), "G": {"S": "red"}})
+    before = group("red")
+    dynamodb.update_item(
+        TableName=table, Key=key("a"), UpdateExpression="SET G = :g", ExpressionAttributeValues={":g": {"S": "blue"}}
+    )
+    dynamodb.update_item(
+        TableName=table, Key=key("b"), UpdateExpression="SET G = :g", ExpressionAttributeValues={":g": {"S": "green"}}
+    )
+    dynamodb.delete_item(TableName=table, Key=key("c"))
+    dynamodb.update_item(
+        TableName=table, Key=key("d"), UpdateExpression="SET G = :g", ExpressionAttributeValues={":g": {"S": "red"}}
+    )
+    dynamodb.transact_write_items(
+        TransactItems=[{"Put": {"TableName": table, "Item": {**key("e"), "G": {"S": "blue"}}}}]
+    )
+    with pytest.raises(ClientError):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Delete": {"TableName": table, "Key": key("d")}},
+                {"Put": {"TableName": table, "Item": {**key("a"), "G": {"S": "red"}}, "ConditionExpression": "attribute_not_exists(PK)"}},
+            ]
+        )
+    dynamodb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": {**key("f"), "G": {"S": "red"}}}}]})
+
+    assert before == ["a", "b", "c"]
+    assert group("red") == ["d", "f"]
+    assert group("blue") == ["a", "e"]
+    assert group("green") == ["b"]
+
+
+def test_index_members_answer_only_single_string_keys() -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    members = moto_speedups.IndexMembers(table=None)
+
+    assert members.candidates("by-group", None) is None
+    assert members.candidates("by-group", [("G", DynamoType({"N": "1"}))]) is None
+    assert members.candidates("by-group", [("G", DynamoType({"S": "a"})), ("H", DynamoType({"S": "b"}))]) is None
