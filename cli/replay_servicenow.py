@@ -11,8 +11,10 @@ thread key.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
+import signal
 import sys
 import time
 from collections import Counter, deque
@@ -284,11 +286,14 @@ def run(args: argparse.Namespace) -> int:
     totals = Counter()
     errors: list[str] = []
     ticket_ids: list[str] = []
-    with ThreadPoolExecutor(max_workers=max(1, args.workers)) as pool, tqdm(
+    interrupted = _StopRequest()
+    with interrupted.installed(), ThreadPoolExecutor(max_workers=max(1, args.workers)) as pool, tqdm(
         unit=" incidents", file=sys.stderr, disable=None
     ) as progress:
         pending = set()
         for incident in read_incidents(args.file, args.limit):
+            if interrupted.requested:
+                break
             pending.add(pool.submit(replay.replay, incident))
             if len(pending) >= args.workers * 4:
                 done = next(as_completed(pending))
@@ -311,6 +316,7 @@ def run(args: argparse.Namespace) -> int:
         errors.append(f"{undecided} tickets opened without a stored routing decision")
     escalations = _escalations(api, ticket_ids)
     summary = {
+        "interrupted": interrupted.requested,
         "tickets": len(ticket_ids),
         "routing": {
             "decided": totals["routing_decided"],
@@ -333,6 +339,29 @@ def run(args: argparse.Namespace) -> int:
     }
     _print_summary(summary, args.json)
     return 0 if not errors else 1
+
+
+class _StopRequest:
+    """A stop request (Ctrl-C or SIGTERM) during a replay: no new incidents start, those in flight
+    finish, and the summary covers what was replayed. A second Ctrl-C exits at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def _handle(self, signal_number: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nstopping: incidents in flight finish, then the summary follows (Ctrl-C again to quit now)", file=sys.stderr)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        previous = {number: signal.signal(number, self._handle) for number in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 def _collect(result: IncidentResult, totals: Counter, errors: list[str], ticket_ids: list[str]) -> None:
@@ -369,6 +398,8 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))
         return
+    if summary["interrupted"]:
+        print("interrupted:     the summary covers the incidents replayed before the stop")
     print(f"tickets:         {summary['tickets']} from {summary['incidents']} incidents")
     print(f"state changes:   {summary['state_changes']} ({summary['updates']} updates, {summary['replies_queued']} queued replies)")
     reasons = ", ".join(f"{reason} {count}" for reason, count in summary["escalations"].items()) or "none"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -208,6 +209,42 @@ def test_replay_servicenow_shared_log_sample(stack: RunningStack) -> None:
     assert summary["errors"] == 0, summary["error_samples"]
     assert summary["tickets"] == 150
     assert summary["state_changes"] > 150
+
+
+def test_interrupted_replay_prints_partial_summary(stack: RunningStack, tmp_path: Path, http: requests.Session) -> None:
+    log = tmp_path / "incidents.csv"
+    with log.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["number", "incident_state", "sys_updated_at", "opened_at", "priority", "contact_type"])
+        for number in range(400):
+            for minute, state in enumerate(("New", "Active", "Resolved", "Closed")):
+                writer.writerow([f"INC8{number:05d}", state, f"1/3/2016 09:{minute:02d}", "1/3/2016 09:00", "3 - Moderate", "Phone"])
+    tenant = new_tenant()
+    replay = subprocess.Popen(
+        [
+            sys.executable, "-m", "cli.main", "replay", "servicenow", str(log), "--json", "--tenant", tenant,
+            "--api-url", stack.api_url, "--aws-endpoint", stack.aws_endpoint, "--secret-file", str(stack.secret_file),
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def some_tickets():
+        items = http.get(f"{stack.api_url}/tickets?limit=20", headers=stack.headers(tenant)).json()["items"]
+        return items if len(items) >= 10 else None
+
+    wait_for(some_tickets, timeout=120)
+    replay.send_signal(signal.SIGINT)
+    output, error_output = replay.communicate(timeout=300)
+
+    summary = json.loads(output)
+    assert summary["interrupted"] is True, error_output
+    assert 10 <= summary["incidents"] < 400
+    assert summary["errors"] == 0, summary["error_samples"]
+    assert summary["tickets"] == summary["incidents"]
+    assert "stopping" in error_output
 
 
 def test_replay_messages_scores_each_row(stack: RunningStack, tmp_path: Path) -> None:
