@@ -3,6 +3,7 @@ idempotency utility with its DynamoDB persistence layer."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,8 @@ class IdempotentRunner:
         self._client = client
         self._table_name = table_name
         self._expiry_seconds = expiry_seconds
+        self._layers: dict[str, DynamoDBPersistenceLayer] = {}
+        self._layers_lock = threading.Lock()
 
     def run(
         self,
@@ -44,10 +47,7 @@ class IdempotentRunner:
 
         With a Lambda context, an in-progress record expires when the invocation would time out.
         """
-        # Powertools' persistence layer keeps the key prefix of its last call, so one shared
-        # instance would let concurrent calls with other scopes (threads of the local server)
-        # delete or complete the wrong record. Each call gets its own, which costs no I/O.
-        persistence = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=self._client)
+        persistence = self._persistence(scope)
         config = IdempotencyConfig(
             event_key_jmespath="key",
             payload_validation_jmespath="request",
@@ -74,3 +74,18 @@ class IdempotentRunner:
             raise RequestInProgressError("request with this idempotency key in progress", scope=scope) from error
         except IdempotencyPersistenceLayerError as error:
             raise DependencyError(f"idempotency store failed: {error}") from error
+
+    def _persistence(self, scope: str) -> DynamoDBPersistenceLayer:
+        """Return the persistence layer of one scope, made on its first call.
+
+        Powertools' layer keeps the key prefix of its last call, so calls of other scopes on
+        other threads must not share it. Calls of one scope set the same prefix. Each new layer
+        also adds a User-Agent hook to the shared client that runs on every later AWS call, so a
+        layer per call made each call slower than the one before.
+        """
+        with self._layers_lock:
+            layer = self._layers.get(scope)
+            if layer is None:
+                layer = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=self._client)
+                self._layers[scope] = layer
+            return layer

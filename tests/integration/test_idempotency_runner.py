@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import boto3
 import pytest
@@ -62,3 +63,37 @@ def test_concurrent_same_key_is_in_progress(aws: dict[str, str]) -> None:
     release.set()
     worker.join(10)
     assert runner.run("scope-c", ["tenant", "key-2"], {"n": 1}, lambda: {"done": False}) == {"done": True}
+
+
+
+def test_repeated_calls_add_no_client_hooks(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from aws_lambda_powertools.shared import user_agent
+
+    hook_calls = [0]
+    make_hook = user_agent._create_feature_function
+
+    def counted_hook(feature: str) -> Any:
+        hook = make_hook(feature)
+
+        def counted(request: Any, **kwargs: Any) -> None:
+            hook_calls[0] += 1
+            hook(request, **kwargs)
+
+        return counted
+
+    monkeypatch.setattr(user_agent, "_create_feature_function", counted_hook)
+    client = boto3.client("dynamodb")
+    runner = IdempotentRunner(client, aws["IdempotencyTableName"], 3600)
+
+    def hooks_per_request() -> int:
+        hook_calls[0] = 0
+        client.describe_table(TableName=aws["IdempotencyTableName"])
+        return hook_calls[0]
+
+    runner.run("scope-hooks", ["tenant", "key-hooks-0"], {"n": 0}, lambda: {"done": True})
+    after_one = hooks_per_request()
+    for number in range(1, 30):
+        runner.run("scope-hooks", ["tenant", f"key-hooks-{number}"], {"n": number}, lambda: {"done": True})
+
+    assert after_one >= 1
+    assert hooks_per_request() == after_one
