@@ -87,7 +87,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     yield running
 
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)
+        # SIGTERM, not SIGINT: a shell that starts jobs in the background makes them ignore SIGINT.
+        process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
