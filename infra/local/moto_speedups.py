@@ -332,8 +332,8 @@ def _install_attribute_value_copy() -> None:
 
 
 def plain_attribute_value(value: Any) -> dict[str, Any] | None:
-    """A copy of a DynamoDB attribute value in its wire form, or None when it contains binary data
-    or anything else that the generic serializer has to convert."""
+    """Return a copy of a DynamoDB attribute value in its wire form, or None when it contains
+    binary data or anything else that the generic serializer has to convert."""
     if not isinstance(value, dict) or len(value) != 1:
         return None
     ((tag, inner),) = value.items()
