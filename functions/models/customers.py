@@ -127,9 +127,12 @@ class TrendPoint(BaseModel):
 
 
 class ChurnReason(BaseModel):
+    """One rule of the churn-risk score that applied, with the points it added."""
+
     code: str
     points: int
     detail: str
+    detail_ko: str = Field(default="", description="The same sentence in Korean.")
 
 
 class ChurnRisk(BaseModel):

@@ -68,6 +68,27 @@ def test_churn_adds_each_reason() -> None:
     assert risk.level == "high"
 
 
+def test_churn_reasons_in_korean() -> None:
+    days = [
+        DayCounts(day=TODAY - timedelta(days=60), messages_scored=10, messages_negative=1),
+        DayCounts(day=TODAY, tickets_opened=4, messages_scored=4, messages_negative=3, escalations=2, reopens=1),
+        DayCounts(day=TODAY - timedelta(days=1), csat_sum=6, csat_count=2, nps_count=1, nps_detractors=1, sla_breaches=2),
+    ]
+
+    details_ko = {reason.code: reason.detail_ko for reason in churn_risk(days, TODAY).reasons}
+
+    assert details_ko == {
+        "negative_sentiment": "최근 30일 메시지 4건 중 75%가 부정적이었습니다",
+        "sentiment_worsening": "부정 메시지 비율이 10%에서 75%로 올랐습니다",
+        "escalations": "90일 동안 에스컬레이션된 티켓 2건",
+        "reopens": "90일 동안 다시 열린 티켓 1건",
+        "mediocre_csat": "CSAT 응답 2건의 평균이 5점 만점에 3.0점",
+        "nps_detractor": "90일 동안 6점 이하 NPS 응답 1건",
+        "sla_breaches": "90일 동안 SLA 위반 2건",
+        "frequent_contact": "최근 30일 동안 티켓 4건",
+    }
+
+
 def test_churn_caps_repeated_reasons() -> None:
     risk = churn_risk([DayCounts(day=TODAY, escalations=9, reopens=9, sla_breaches=9)], TODAY)
     points = {reason.code: reason.points for reason in risk.reasons}
