@@ -70,6 +70,8 @@ class TicketInsight:
     reopens: int = 0
     escalated: bool = False
     csat_requested: bool = False
+    # The queue whose first-contact resolutions counted this ticket, so that a reopen can take it back.
+    fcr_queue: str | None = None
     version: int = 0
 
     @classmethod
@@ -261,6 +263,10 @@ def _plan_status(event: TicketStatusChanged, ticket: Ticket | None, state: Ticke
         state.reopens += 1
         changes.add_customer("reopens")
         changes.metrics.append(("TicketsReopened", "Count", 1))
+        if state.fcr_queue is not None:
+            # A reopen subtracts the counted first-contact resolution in the day item of the reopen.
+            changes.add(state.fcr_queue, "fcr", -1)
+            state.fcr_queue = None
     if event.to_status != TicketStatus.RESOLVED:
         return
 
@@ -275,6 +281,7 @@ def _plan_status(event: TicketStatusChanged, ticket: Ticket | None, state: Ticke
     reopened = state.reopens > 0 or (ticket is not None and ticket.reopened_count > 0)
     if not reopened and not escalated and state.agent_messages <= 1:
         changes.add(state.queue, "fcr")
+        state.fcr_queue = state.queue
         changes.metrics.append(("FirstContactResolutions", "Count", 1))
     breached = sla_breached(ticket)
     if breached is not None:

@@ -209,6 +209,25 @@ def test_kpis_per_queue_and_backlog(api: Api, app: Any, insights_queue: str, ten
     assert hardware["days"][0]["values"]["created"] == 1
 
 
+def test_reopen_takes_back_first_contact_resolution(
+    api: Api, app: Any, insights_queue: str, tenant: str, reset_insight_wiring: None
+) -> None:
+    resolved = resolve(api, api.create_ticket(title="printer jam"))
+    run_insights(app, insights_queue, tenant)
+    today = today_in_kpi_zone()
+    before = api.call("get", f"/kpis?from={today}&to={today}").json["kpis"]["first_contact_resolution"]
+
+    reopened = api.call("patch", f"/tickets/{resolved['ticket_id']}", {"status": "reopened", "version": resolved["version"]})
+    assert reopened.status_code == 200, reopened.body
+    run_insights(app, insights_queue, tenant)
+    after = api.call("get", f"/kpis?from={today}&to={today}").json["kpis"]["first_contact_resolution"]
+
+    assert before["numerator"] == 1
+    assert before["denominator"] == 1
+    assert after["numerator"] == 0
+    assert after["denominator"] == 1
+
+
 def test_kpis_backlog_of_past_window(api: Api, app: Any, insights_queue: str, tenant: str, reset_insight_wiring: None) -> None:
     api.create_ticket(title="printer jam")
     run_insights(app, insights_queue, tenant)

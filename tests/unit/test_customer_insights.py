@@ -322,6 +322,7 @@ def test_resolution_counts_mttr_fcr_sla_and_requests_csat() -> None:
     assert changes.ticket is not None
     assert changes.ticket.version == 4
     assert changes.ticket.csat_requested
+    assert changes.ticket.fcr_queue == "hardware"
 
 
 def test_second_resolution_requests_no_second_survey() -> None:
@@ -345,6 +346,21 @@ def test_reopen_moves_ticket_back_to_backlog() -> None:
     assert changes.kpi["q"] == {"backlog_delta": 1}
     assert changes.customer_day == {"reopens": 1}
     assert changes.ticket is not None and changes.ticket.reopens == 1
+
+
+def test_reopen_takes_back_first_contact_resolution() -> None:
+    state = TicketInsight(ticket_id="tk1", customer_id="c1", requester_id="r", queue="q", created_at=CREATED, open=False, fcr_queue="q")
+
+    reopened = plan_ticket_event(status_event("reopened", 5, "resolved"), ticket(), state, "UTC")
+
+    assert reopened is not None
+    assert reopened.kpi["q"] == {"backlog_delta": 1, "fcr": -1}
+    assert reopened.kpi[ALL_QUEUES] == {"backlog_delta": 1, "fcr": -1}
+    assert reopened.ticket is not None
+    assert reopened.ticket.fcr_queue is None
+    again = plan_ticket_event(status_event("resolved", 8, "reopened"), ticket(), reopened.ticket, "UTC")
+    assert again is not None
+    assert "fcr" not in again.kpi["q"]
 
 
 def test_first_agent_message_sets_first_response() -> None:
