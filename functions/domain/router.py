@@ -15,6 +15,7 @@ from functions.domain.ids import new_id
 from functions.domain.ports import EventPublisher, TicketFilter, TicketRepository
 from functions.domain.routing import (
     HOLDING_STATUSES,
+    UNASSIGNED_CODES,
     Choice,
     CustomerContext,
     LoadChange,
@@ -23,6 +24,7 @@ from functions.domain.routing import (
     load_changes,
     routed_decision,
     slot_holder,
+    unassigned_agents,
     waiting_decision,
 )
 from functions.models.agents import Agent
@@ -171,6 +173,7 @@ class Router:
             reason=f"assigned by {actor.role.value} {actor.user_id}",
             score=None,
             decided_at=self._clock(),
+            unassigned_agent_ids=unassigned_agents(ticket),
         )
 
     # Internals.
@@ -180,7 +183,7 @@ class Router:
             if not _needs_decision(ticket, away_agent):
                 return ticket
             now = self._clock()
-            exclude = frozenset({away_agent}) if away_agent else frozenset()
+            exclude = frozenset(unassigned_agents(ticket)) | (frozenset({away_agent}) if away_agent else frozenset())
             choice = choose_agent(ticket, self._agents.list_agents(ticket.tenant_id), self._context(ticket, now), now, exclude)
             updated = self._apply(ticket, choice, now, away_agent)
             if updated is None:
@@ -230,7 +233,10 @@ class Router:
                 code, reason = "agent_away", f"agent {away_agent} went away and {reason}"
             decision = waiting_decision(ticket, code, reason, now)
             previous = ticket.routing
-            if away_agent is None and previous is not None and previous.agent_id is None and previous.reason_codes == decision.reason_codes:
+            waiting_already = previous is not None and previous.agent_id is None
+            same_reason = previous is not None and tuple(previous.reason_codes) in (tuple(decision.reason_codes), UNASSIGNED_CODES)
+            if away_agent is None and waiting_already and same_reason:
+                # An unassigned ticket keeps that reason while no other agent fits.
                 return None
             values["routing"] = decision
             if away_agent is not None:

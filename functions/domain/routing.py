@@ -210,6 +210,16 @@ def score_agent(ticket: Ticket, agent: Agent, customer: CustomerContext, languag
     return Candidate(agent=agent, score=round(score, 2), reason_codes=tuple(codes))
 
 
+# A ticket remembers at most this many agents it was unassigned from.
+MAX_UNASSIGNED_AGENTS = 20
+UNASSIGNED_CODES = ("waiting", "unassigned")
+
+
+def unassigned_agents(ticket: Ticket) -> list[str]:
+    """Return the agents the ticket was unassigned from, whom routing leaves out."""
+    return list(ticket.routing.unassigned_agent_ids) if ticket.routing is not None else []
+
+
 def routed_decision(ticket: Ticket, candidate: Candidate, now: datetime) -> RoutingDecision:
     facts = ", ".join(code.replace("_", " ") for code in candidate.reason_codes)
     facts_ko = ", ".join(REASON_CODES_KO.get(code, code) for code in candidate.reason_codes)
@@ -222,6 +232,7 @@ def routed_decision(ticket: Ticket, candidate: Candidate, now: datetime) -> Rout
         reason_ko=f"{ticket.queue} 큐의 {agent_id} 상담원에게 배정 (점수 {candidate.score:.2f}): {facts_ko}",
         score=candidate.score,
         decided_at=now,
+        unassigned_agent_ids=unassigned_agents(ticket),
     )
 
 
@@ -234,6 +245,22 @@ def waiting_decision(ticket: Ticket, code: str, reason: str, now: datetime) -> R
         reason_ko=f"{ticket.queue} 큐에서 대기 중: {_no_fit_reason_ko(ticket, code)}",
         score=None,
         decided_at=now,
+        unassigned_agent_ids=unassigned_agents(ticket),
+    )
+
+
+def unassigned_decision(ticket: Ticket, agent_id: str, now: datetime) -> RoutingDecision:
+    """Return the decision for a ticket unassigned from an agent: it waits for another agent."""
+    earlier = [agent for agent in unassigned_agents(ticket) if agent != agent_id]
+    return RoutingDecision(
+        agent_id=None,
+        queue=ticket.queue,
+        reason_codes=list(UNASSIGNED_CODES),
+        reason=f"waiting in queue {ticket.queue}: unassigned from {agent_id}, so routing chooses another agent",
+        reason_ko=f"{ticket.queue} 큐에서 대기 중: {agent_id} 상담원의 배정이 해제되어 다른 상담원을 찾습니다",
+        score=None,
+        decided_at=now,
+        unassigned_agent_ids=[*earlier, agent_id][-MAX_UNASSIGNED_AGENTS:],
     )
 
 

@@ -23,7 +23,7 @@ from functions.domain.escalation import EscalationPolicy, decide_escalation, rai
 from functions.domain.ids import new_id
 from functions.domain.ports import EventPublisher, Page, TicketFilter, TicketRepository
 from functions.domain.router import MAX_ROUTING_ATTEMPTS, AgentAtCapacityError, Router
-from functions.domain.routing import LoadChange, load_changes
+from functions.domain.routing import LoadChange, load_changes, unassigned_decision
 from functions.domain.sentiment import SentimentAnalyser
 from functions.domain.triage import TriageAnalyser
 from functions.models.caller import Caller, Role
@@ -178,6 +178,9 @@ class TicketService:
         if "assignee_id" in changes and updated.assignee_id and self._router is not None:
             decision = self._router.manual_decision(updated, updated.assignee_id, _actor(caller))
             updated = updated.model_copy(update={"routing": decision or updated.routing})
+        elif "assignee_id" in changes and current.assignee_id is not None:
+            # Routing then gives the ticket to someone else, not straight back to this agent.
+            updated = updated.model_copy(update={"routing": unassigned_decision(updated, current.assignee_id, now)})
         updated = sla.follow_change(current, updated, now)
         load = load_changes(current, updated)
 

@@ -187,6 +187,10 @@ class RoutingDecision(BaseModel):
     reason_ko: str | None = Field(default=None, description="The same sentence in Korean.")
     score: float | None = Field(default=None, description="Score of the chosen agent; null when no agent was chosen.")
     decided_at: datetime
+    unassigned_agent_ids: list[str] = Field(
+        default_factory=list,
+        description="Agents the ticket was unassigned from. Routing does not choose them again, but a person can still assign them.",
+    )
 
 
 class SlaClock(BaseModel):

@@ -282,6 +282,57 @@ def test_agent_away_without_replacement_releases(api: Api) -> None:
     assert agent(api, "agent-kim")["load"]["chat"] == 0
 
 
+def unassign(api: Api, item: dict[str, Any]) -> dict[str, Any]:
+    current = ticket(api, item["ticket_id"])
+    response = api.call("patch", f"/tickets/{item['ticket_id']}", {"assignee_id": None, "version": current["version"]})
+    assert response.status_code == 200, response.body
+    return response.json
+
+
+def test_unassigned_ticket_goes_to_another_agent(api: Api) -> None:
+    register(api, "agent-kim")
+    created = api.create_ticket(**PRINTER_TICKET)
+    register(api, "agent-lee")
+    assert created["assignee_id"] == "agent-kim"
+
+    moved = unassign(api, created)
+
+    assert moved["assignee_id"] == "agent-lee"
+    assert moved["routing"]["unassigned_agent_ids"] == ["agent-kim"]
+    assert agent(api, "agent-kim")["load"]["chat"] == 0
+    assert agent(api, "agent-lee")["load"]["chat"] == 1
+
+
+def test_unassigned_ticket_waits_for_another_agent(api: Api) -> None:
+    register(api, "agent-kim", capacity={"chat": 1})
+    created = api.create_ticket(**PRINTER_TICKET)
+    other = api.create_ticket(**PRINTER_TICKET)
+    assert other["assignee_id"] is None
+
+    waiting = unassign(api, created)
+
+    assert waiting["assignee_id"] is None
+    assert waiting["status"] == "new"
+    assert waiting["routing"]["reason_codes"] == ["waiting", "unassigned"]
+    assert "agent-kim" in waiting["routing"]["reason_ko"]
+    assert ticket(api, other["ticket_id"])["assignee_id"] == "agent-kim"
+    register(api, "agent-lee")
+    assert ticket(api, created["ticket_id"])["assignee_id"] == "agent-lee"
+
+
+def test_person_can_assign_unassigned_agent_again(api: Api) -> None:
+    register(api, "agent-kim")
+    created = api.create_ticket(**PRINTER_TICKET)
+    waiting = unassign(api, created)
+
+    response = api.call("patch", f"/tickets/{created['ticket_id']}", {"assignee_id": "agent-kim", "version": waiting["version"]})
+
+    assert response.status_code == 200, response.body
+    assert response.json["assignee_id"] == "agent-kim"
+    assert response.json["routing"]["reason_codes"] == ["manual_assignment"]
+    assert agent(api, "agent-kim")["load"]["chat"] == 1
+
+
 def test_resolve_and_reopen_keep_load_in_step(api: Api) -> None:
     register(api, "agent-kim")
     created = api.create_ticket(**PRINTER_TICKET)

@@ -18,8 +18,10 @@ from functions.domain.routing import (
     NO_FIT_REASONS,
     NO_FIT_REASONS_KO,
     REASON_CODES_KO,
+    MAX_UNASSIGNED_AGENTS,
     routed_decision,
     slot_holder,
+    unassigned_decision,
     waiting_decision,
 )
 from functions.models.agents import Agent, Presence, Skill, WorkingHours
@@ -215,6 +217,36 @@ def test_waiting_decision_explains_in_korean() -> None:
 
     assert decision.reason_codes == ["waiting", "no_capacity"]
     assert decision.reason_ko == "hardware 큐에서 대기 중: hardware 큐의 상담원이 모두 chat 채널 처리 한도에 도달했습니다"
+
+
+def test_unassigned_decision_remembers_agents() -> None:
+    first = unassigned_decision(make_ticket(), "kim", NOW)
+    again = unassigned_decision(make_ticket(routing=first), "lee", NOW)
+    back = unassigned_decision(make_ticket(routing=again), "kim", NOW)
+
+    assert first.reason_codes == ["waiting", "unassigned"]
+    assert first.unassigned_agent_ids == ["kim"]
+    assert again.unassigned_agent_ids == ["kim", "lee"]
+    assert back.unassigned_agent_ids == ["lee", "kim"]
+    assert "kim 상담원의 배정이 해제되어" in first.reason_ko
+
+
+def test_unassigned_agents_are_capped() -> None:
+    ticket = make_ticket()
+    for number in range(MAX_UNASSIGNED_AGENTS + 5):
+        ticket = make_ticket(routing=unassigned_decision(ticket, f"agent-{number}", NOW))
+
+    remembered = ticket.routing.unassigned_agent_ids if ticket.routing else []
+    assert len(remembered) == MAX_UNASSIGNED_AGENTS
+    assert remembered[-1] == f"agent-{MAX_UNASSIGNED_AGENTS + 4}"
+
+
+def test_later_decisions_keep_unassigned_agents() -> None:
+    waiting = make_ticket(routing=unassigned_decision(make_ticket(), "kim", NOW))
+    (candidate,) = choose_agent(waiting, [make_agent("lee")], CustomerContext(), NOW).candidates
+
+    assert routed_decision(waiting, candidate, NOW).unassigned_agent_ids == ["kim"]
+    assert waiting_decision(waiting, "no_capacity", "full", NOW).unassigned_agent_ids == ["kim"]
 
 
 def routed(agent_id: str | None, **fields: Any) -> Ticket:
