@@ -489,14 +489,15 @@ WORKFLOW_OPERATIONS: dict[tuple[str, str], Operation] = {
             "Approves or rejects a pending approval, with an optional comment; the waiting workflow "
             "continues. On an approval the decision policy decided, a different decision is an overrule: "
             "the access is granted or revoked and the overrule becomes a training label. A person's "
-            "decision or an expiry cannot be changed (409 approval_closed). The current assignee, "
-            "supervisors and admins; others get 403."
+            "decision or an expiry cannot be changed (409 approval_closed), and an overrule cannot "
+            "grant access of a workflow that failed or was cancelled (409 approval_workflow_ended). "
+            "The current assignee, supervisors and admins; others get 403."
         ),
         success_status=200,
         success_description="The decided approval.",
         response_model=Approval,
         request_model=DecisionRequest,
-        error_codes=(*BODY_ERROR_CODES, "forbidden", "not_found", "approval_closed"),
+        error_codes=(*BODY_ERROR_CODES, "forbidden", "not_found", "approval_closed", "approval_workflow_ended"),
         tag="approvals",
     ),
 }
@@ -728,6 +729,7 @@ CODE_MEANINGS: dict[str, str] = {
     "request_in_progress": "a request with the same Idempotency-Key is still running",
     "limit_exceeded": "the tenant already has the maximum number of this resource, named in `details.limit`",
     "approval_closed": "a person already decided the approval or it expired, so it cannot change",
+    "approval_workflow_ended": "the approval's workflow failed or was cancelled and gave its access back, so no overrule can grant it",
     "workflow_not_running": "the workflow already completed, failed or was cancelled",
     "state_conflict": "the survey or task is already answered or done, so nothing changed",
     "profile_version_conflict": "another request changed the profile first, so reload it and retry",

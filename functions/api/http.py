@@ -49,6 +49,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "request_in_progress": 409,
     "limit_exceeded": 409,
     "approval_closed": 409,
+    "approval_workflow_ended": 409,
     "workflow_not_running": 409,
     "agent_exists": 409,
     "agent_version_conflict": 409,

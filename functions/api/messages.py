@@ -100,6 +100,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Approval {approval_id} is already {status}; a person's decision or an expiry cannot be changed.",
         "ko": "승인 {approval_id}은(는) 이미 {status} 상태입니다. 담당자의 결정이나 만료는 바꿀 수 없습니다.",
     },
+    "approval_workflow_ended": {
+        "en": "Approval {approval_id} belongs to workflow {workflow_id}, which is {status} and gave its access back, so it cannot grant access now. Start a new onboarding for this employee instead.",
+        "ko": "승인 {approval_id}은(는) {status} 상태로 접근 권한을 회수한 워크플로 {workflow_id}에 속해 있어 이제 권한을 부여할 수 없습니다. 이 직원의 온보딩을 새로 시작해 주세요.",
+    },
     "workflow_not_running": {
         "en": "Workflow {workflow_id} is {status}, so it cannot be cancelled.",
         "ko": "워크플로 {workflow_id}은(는) {status} 상태라 취소할 수 없습니다.",

@@ -144,6 +144,67 @@ def test_contractor_payroll_rejected_by_policy(harness: WorkflowHarness) -> None
     assert approval.automated.reason_ko == "외부 계약자는 payroll에 접근할 수 없습니다."
 
 
+def test_cancelled_workflow_overrule_conflicts(harness: WorkflowHarness, client: object) -> None:
+    from functions import workflow_wiring
+
+    harness.hire("con-300", role="finance-analyst", department="finance", employee_type="contractor")
+    workflow_id = workflow_id_of(harness, "con-300")
+    approval_id = approval_id_of(workflow_id)
+    repository = workflow_wiring.workflow_repository()
+
+    def decided_by_policy() -> object:
+        try:
+            approval = repository.get_approval(harness.tenant_id, approval_id)
+        except Exception:  # noqa: BLE001 - not created yet
+            return None
+        return approval if approval.decided_by == "decision-policy" else None
+
+    harness.run_until(decided_by_policy, what="the policy's decision")
+    harness.waiting_step(workflow_id, "enrol_training")
+    supervisor = Api(client, harness.tenant_id, user_id="supervisor-1", role="supervisor")
+    assert supervisor.call("post", f"/workflows/{workflow_id}/cancel").status_code == 200
+
+    overruled = supervisor.call(
+        "post", f"/approvals/{approval_id}/decision", {"decision": "approve"}, headers={"Accept-Language": "ko"}
+    )
+
+    assert overruled.status_code == 409, overruled.body
+    assert overruled.json["code"] == "approval_workflow_ended"
+    assert overruled.json["details"]["status"] == "cancelled"
+    assert "온보딩을 새로 시작" in overruled.json["message"]
+    assert "payroll" not in [grant.system for grant in repository.list_grants(harness.tenant_id, workflow_id)]
+    assert repository.get_approval(harness.tenant_id, approval_id).status.value == "rejected"
+
+
+def test_overrule_racing_cancel_revokes_access(
+    harness: WorkflowHarness, client: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions import workflow_wiring
+
+    harness.hire("con-310", role="finance-analyst", department="finance", employee_type="contractor")
+    workflow_id = workflow_id_of(harness, "con-310")
+    answer_training(harness, workflow_id)
+    assert harness.wait_for_execution(workflow_id) == "SUCCEEDED"
+    repository = workflow_wiring.workflow_repository()
+    # The first read returns the stored workflow and later reads return it cancelled, as when a cancel ends in between.
+    reads = []
+    original = repository.get_workflow
+
+    def get_workflow(tenant_id: str, requested_id: str) -> object:
+        workflow = original(tenant_id, requested_id)
+        reads.append(requested_id)
+        return workflow if len(reads) == 1 else workflow.model_copy(update={"status": "cancelled"})
+
+    monkeypatch.setattr(repository, "get_workflow", get_workflow)
+    supervisor = Api(client, harness.tenant_id, user_id="supervisor-1", role="supervisor")
+
+    overruled = supervisor.call("post", f"/approvals/{approval_id_of(workflow_id)}/decision", {"decision": "approve"})
+
+    assert overruled.status_code == 200, overruled.body
+    assert len(reads) == 2
+    assert "payroll" not in [grant.system for grant in repository.list_grants(harness.tenant_id, workflow_id)]
+
+
 def test_overrule_becomes_training_label(harness: WorkflowHarness, client: object) -> None:
     from functions import workflow_wiring
     from ml.decisions.history import rows_from_recorded

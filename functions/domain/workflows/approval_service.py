@@ -25,12 +25,15 @@ from functions.models.workflows import (
     DecisionRequest,
     Employee,
     StepStatus,
+    WorkflowStatus,
 )
 
 logger = logging.getLogger(f"servicedesk.{__name__}")
 
 POLICY_DECIDER = "decision-policy"
 EXPIRY_DECIDER = "expiry"
+# Workflows whose compensation took their access back, so no decision may grant it again.
+COMPENSATED_STATUSES = frozenset({WorkflowStatus.FAILED, WorkflowStatus.CANCELLED})
 # Task token fields of an approval: the parent workflow's waiting task, and the approval
 # workflow's own waiting task.
 PARENT_TOKEN = "parent_task_token"
@@ -44,6 +47,20 @@ class ApprovalClosedError(DomainError):
 
     def __init__(self, approval_id: str, status: str) -> None:
         super().__init__(f"approval {approval_id} is already {status}", approval_id=approval_id, status=status)
+
+
+class ApprovalWorkflowEndedError(DomainError):
+    """Error of an overrule that would grant access of a workflow that failed or was cancelled."""
+
+    code = "approval_workflow_ended"
+
+    def __init__(self, approval_id: str, workflow_id: str, status: str) -> None:
+        super().__init__(
+            f"approval {approval_id} belongs to workflow {workflow_id}, which is {status}, so it cannot grant access",
+            approval_id=approval_id,
+            workflow_id=workflow_id,
+            status=status,
+        )
 
 
 class ApprovalService:
@@ -215,6 +232,8 @@ class ApprovalService:
             raise ApprovalClosedError(approval_id, approval.status.value)
         if approval.status == status:
             return approval
+        if status == ApprovalStatus.APPROVED:
+            self._ensure_not_compensated(approval)
         return self._overrule(caller, approval, status, request.comment)
 
     # Internals.
@@ -237,12 +256,28 @@ class ApprovalService:
             context.repository.revoke_grants(caller.tenant_id, approval.workflow_id, [item.system for item in access_items])
         else:
             context.repository.put_grants(caller.tenant_id, approval.workflow_id, str(approval.subject["employee_id"]), access_items)
+            if self._workflow_status(approval) in COMPENSATED_STATUSES:
+                # A cancel finished its compensation while the access was written, so take the access back.
+                context.repository.revoke_grants(caller.tenant_id, approval.workflow_id, [item.system for item in access_items])
+                logger.warning(
+                    "overrule raced a cancel, so its access was revoked",
+                    extra={"tenant_id": caller.tenant_id, "approval_id": approval.approval_id, "workflow_id": approval.workflow_id},
+                )
         context.note(
             caller.tenant_id, approval.ticket_id, f"{approval.approval_id}-overruled-{overruled.version}",
             f"Approval {approval.approval_id} was overruled by {caller.user_id}: now {status.value}.",
             f"승인 {approval.approval_id}의 자동 결정을 {caller.user_id}님이 뒤집었습니다: 현재 {status.value}.",
         )
         return overruled
+
+    def _workflow_status(self, approval: Approval) -> WorkflowStatus:
+        return self._context.repository.get_workflow(approval.tenant_id, approval.workflow_id).status
+
+    def _ensure_not_compensated(self, approval: Approval) -> None:
+        """Raise ApprovalWorkflowEndedError when the approval's workflow failed or was cancelled."""
+        status = self._workflow_status(approval)
+        if status in COMPENSATED_STATUSES:
+            raise ApprovalWorkflowEndedError(approval.approval_id, approval.workflow_id, status.value)
 
     def _store_decision(self, approval: Approval, expected_version: int, audit: Any) -> None:
         context = self._context
