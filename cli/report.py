@@ -118,6 +118,15 @@ def chart_png(report: dict[str, Any], title: str, unit: str, series: tuple[str, 
     return buffer.getvalue()
 
 
+# KPIs whose numerator is a sum of seconds, while their value is in hours or minutes.
+SECONDS_NUMERATORS = frozenset({"mttr_hours", "first_response_minutes"})
+
+
+def _number(value: float) -> str:
+    """Format a KPI value: two decimals, or three significant digits below 1 so small times stay visible."""
+    return f"{value:.3g}" if 0 < abs(value) < 1 else f"{value:,.2f}"
+
+
 def render_html(report: dict[str, Any]) -> str:
     """Build the self-contained HTML report: a table of the period's KPIs and one image per chart."""
     scope = f"queue {report['queue']}" if report.get("queue") else "all queues"
@@ -125,11 +134,12 @@ def render_html(report: dict[str, Any]) -> str:
     rows = []
     for name, (label, definition) in KPI_LABELS.items():
         kpi = report["kpis"][name]
-        value = "n/a" if kpi["value"] is None else f"{kpi['value']:.2f}"
+        value = "n/a" if kpi["value"] is None else _number(kpi["value"])
+        numerator = f"{kpi['numerator']:g} s" if name in SECONDS_NUMERATORS else f"{kpi['numerator']:g}"
         rows.append(
             "<tr>"
             f"<td>{html.escape(label)}</td><td class=num>{value}</td><td>{html.escape(kpi['unit'])}</td>"
-            f"<td class=num>{kpi['numerator']:g} / {kpi['denominator']:g}</td><td>{html.escape(definition)}</td>"
+            f"<td class=num>{numerator} / {kpi['denominator']:g}</td><td>{html.escape(definition)}</td>"
             "</tr>"
         )
     images = []

@@ -28,12 +28,11 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema  # noqa:
 
 from app import app  # noqa: E402
 from functions.api import audit as audit_api  # noqa: E402
-from functions.api import customers as customers_api  # noqa: E402
 from functions.api import tickets as tickets_api  # noqa: E402
 from functions.api import webhooks as webhooks_api  # noqa: E402
 from functions.api import approvals as approvals_api  # noqa: E402
 from functions.api import workflows as workflows_api  # noqa: E402
-from functions.api.http import JSON_CONTENT_TYPE, STATUS_BY_CODE  # noqa: E402
+from functions.api.http import QUEUE_PATTERN, JSON_CONTENT_TYPE, STATUS_BY_CODE  # noqa: E402
 from functions.api.messages import SUPPORTED_LANGUAGES  # noqa: E402
 from functions.domain import lifecycle  # noqa: E402
 from functions.models.agents import Agent, AgentList, PresenceRequest, RegisterAgentRequest, UpdateAgentRequest  # noqa: E402
@@ -745,6 +744,10 @@ CODE_MEANINGS: dict[str, str] = {
 }
 
 
+def queue_schema() -> dict[str, Any]:
+    return {"type": "string", "pattern": f"^{QUEUE_PATTERN.pattern}$"}
+
+
 def identifier_schema() -> dict[str, Any]:
     schema = TypeAdapter(Identifier).json_schema()
     schema.pop("title", None)
@@ -759,7 +762,7 @@ def query_parameters() -> dict[str, dict[str, Any]]:
         "customer_id": {"description": "Only tickets of this customer.", "schema": identifier_schema()},
         "assignee_id": {"description": "Only tickets assigned to this agent.", "schema": identifier_schema()},
         "assignee": {"description": "User whose pending approvals to list; the caller by default.", "schema": identifier_schema()},
-        "queue": {"description": "Only tickets in this queue.", "schema": identifier_schema()},
+        "queue": {"description": "Only tickets in this queue.", "schema": queue_schema()},
         "requester_id": {"description": "Only tickets of this requester.", "schema": identifier_schema()},
         "priority": {"description": "Only tickets of this priority.", "schema": {"$ref": SCHEMA_REF.format(model="Priority")}},
         "limit": {
@@ -789,7 +792,7 @@ def query_parameters() -> dict[str, dict[str, Any]]:
         "kpi_queue": {
             "name": "queue",
             "description": "Only this queue; the whole tenant when absent.",
-            "schema": {"type": "string", "pattern": customers_api._QUEUE_PATTERN.pattern},
+            "schema": queue_schema(),
         },
         "follow_up_status": {
             "name": "status",

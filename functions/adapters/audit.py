@@ -340,7 +340,9 @@ def encode_list_cursor(scope: str, sequence: int) -> str:
 def decode_list_cursor(cursor: str, scope: str) -> int:
     """Return the sequence a listing cursor continues after; InvalidInputError unless it was issued for this listing."""
     invalid = InvalidInputError(
-        "the cursor is invalid or belongs to another listing: start again without a cursor", field="cursor"
+        "the cursor is invalid or belongs to another listing: start again without a cursor",
+        problem_ko="커서가 올바르지 않거나 다른 목록의 커서입니다. 커서 없이 처음부터 다시 요청하세요.",
+        field="cursor",
     )
     try:
         padded = cursor + "=" * (-len(cursor) % 4)

@@ -582,7 +582,9 @@ def encode_cursor(scope: str, last_key: dict[str, Any]) -> str:
 def decode_cursor(cursor: str, scope: str, tenant_id: str, required_pk: str | None = None) -> dict[str, Any]:
     """Decode a cursor; raise InvalidInputError unless it was issued for this list and tenant."""
     invalid = InvalidInputError(
-        "the cursor is invalid or belongs to another list: start again without a cursor", field="cursor"
+        "the cursor is invalid or belongs to another list: start again without a cursor",
+        problem_ko="커서가 올바르지 않거나 다른 목록의 커서입니다. 커서 없이 처음부터 다시 요청하세요.",
+        field="cursor",
     )
     try:
         padded = cursor + "=" * (-len(cursor) % 4)

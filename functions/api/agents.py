@@ -107,7 +107,11 @@ def _expected_version(body_version: int | None) -> int | None:
     match = _ETAG_PATTERN.fullmatch(header.strip())
     if match is None:
         raise HttpError(
-            "invalid_input", "bad If-Match", field="If-Match", problem='If-Match must be the agent\'s ETag, for example "3".'
+            "invalid_input",
+            "bad If-Match",
+            field="If-Match",
+            problem='If-Match must be the agent\'s ETag, for example "3".',
+            problem_ko='If-Match는 상담원의 ETag여야 합니다. 예: "3".',
         )
     header_version = int(match.group(1))
     if body_version is not None and header_version != body_version:
@@ -116,5 +120,6 @@ def _expected_version(body_version: int | None) -> int | None:
             "versions differ",
             field="version",
             problem="If-Match and the version field name different versions; send one of them.",
+            problem_ko="If-Match와 version 필드의 버전이 다릅니다. 하나만 보내 주세요.",
         )
     return header_version

@@ -49,7 +49,13 @@ def list_approvals() -> Response:
     reject_unknown_query_params(request, LIST_APPROVALS_PARAMETERS)
     assignee = query_param(request, "assignee") or caller.user_id
     if not _USER_ID_PATTERN.fullmatch(assignee):
-        raise HttpError("invalid_input", "bad assignee", field="assignee", problem="assignee is not a valid user id.")
+        raise HttpError(
+            "invalid_input",
+            "bad assignee",
+            field="assignee",
+            problem="assignee is not a valid user id.",
+            problem_ko="assignee는 올바른 사용자 ID가 아닙니다.",
+        )
 
     page = workflow_wiring.approval_service().list_for(
         caller, assignee, page_size(request, settings), query_param(request, "cursor")

@@ -59,7 +59,13 @@ def list_audit_entries() -> Response:
     caller = resolve_caller(request, settings)
     resource_id = query_param(request, "resource_id")
     if resource_id is not None and not _RESOURCE_ID_PATTERN.match(resource_id):
-        raise HttpError("invalid_input", "bad resource id", field="resource_id", problem="resource_id is not a valid id.")
+        raise HttpError(
+            "invalid_input",
+            "bad resource id",
+            field="resource_id",
+            problem="resource_id is not a valid id.",
+            problem_ko="resource_id는 올바른 ID가 아닙니다.",
+        )
 
     page = wiring.audit_service().list_entries(
         caller, resource_id, page_size(request, settings), query_param(request, "cursor")
@@ -73,6 +79,10 @@ def _whole_number(name: str) -> int | None:
         return None
     if not _WHOLE_NUMBER_PATTERN.match(value):
         raise HttpError(
-            "invalid_input", f"bad {name}", field=name, problem=f"{name} must be a whole number of at most 15 digits."
+            "invalid_input",
+            f"bad {name}",
+            field=name,
+            problem=f"{name} must be a whole number of at most 15 digits.",
+            problem_ko=f"{name}은(는) 15자리 이하의 정수여야 합니다.",
         )
     return int(value)

@@ -18,7 +18,9 @@ from functions.models.caller import Caller
 
 DEV_TOKEN_ALGORITHM = "HS256"
 # Claims every development token must carry; `queues` is optional and only agents need it.
-REQUIRED_DEV_TOKEN_CLAIMS = ("tenant", "sub", "role", "exp", "iss")
+REQUIRED_DEV_TOKEN_CLAIMS = ("tenant", "sub", "role", "iat", "exp", "iss")
+# Maximum lifetime of a development token, from its iat to its exp. `servicedesk token` mints none longer.
+MAX_DEV_TOKEN_LIFETIME = timedelta(hours=24)
 # Clock difference tolerated between the machine that minted a token and the one verifying it.
 CLOCK_LEEWAY_SECONDS = 30
 # Longer Authorization headers are rejected before any decoding work.
@@ -124,6 +126,10 @@ def caller_from_dev_token(authorization: str | None, secret: str, issuer: str) -
         raise AuthenticationError("token_invalid", "not_yet_valid", "the token's iat or nbf is in the future.") from error
     except jwt.InvalidTokenError as error:
         raise AuthenticationError("token_invalid", "malformed", "the token is not a valid HS256 JWT.") from error
+    lifetime = claims["exp"] - claims["iat"]
+    if not isinstance(lifetime, (int, float)) or lifetime > MAX_DEV_TOKEN_LIFETIME.total_seconds():
+        hours = int(MAX_DEV_TOKEN_LIFETIME.total_seconds() // 3600)
+        raise AuthenticationError("token_invalid", "lifetime_too_long", f"a token may live at most {hours} hours: mint a new one.")
 
     try:
         return Caller(

@@ -19,6 +19,7 @@ from functions.api.http import (
     HttpError,
     json_response,
     page_size,
+    queue_param,
     parse_body,
     query_param,
     reject_unknown_query_params,
@@ -46,7 +47,6 @@ _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127}$")
 _ETAG_PATTERN = re.compile(r'^(?:W/)?"?([0-9]{1,18})"?$')
 _IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 _DAY_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-_QUEUE_PATTERN = re.compile(r"^[\w\-. /]{1,64}$")
 CUSTOMER_360_PARAMETERS = frozenset({"limit", "cursor"})
 FOLLOW_UP_PARAMETERS = frozenset({"status", "limit", "cursor"})
 KPI_PARAMETERS = frozenset({"from", "to", "queue"})
@@ -177,7 +177,13 @@ def list_follow_ups() -> Response:
     reject_unknown_query_params(request, FOLLOW_UP_PARAMETERS)
     status = query_param(request, "status")
     if status is not None and status not in {member.value for member in FollowUpStatus}:
-        raise HttpError("invalid_input", "bad status", field="status", problem="status must be one of: open, done.")
+        raise HttpError(
+            "invalid_input",
+            "bad status",
+            field="status",
+            problem="status must be one of: open, done.",
+            problem_ko="status는 open, done 중 하나여야 합니다.",
+        )
     page = wiring.customer_service().list_follow_ups(
         caller, FollowUpStatus(status) if status else None, page_size(request, settings), query_param(request, "cursor")
     )
@@ -205,9 +211,7 @@ def get_kpis() -> Response:
     reject_unknown_query_params(request, KPI_PARAMETERS)
     from_day = _day_param("from")
     to_day = _day_param("to")
-    queue = query_param(request, "queue")
-    if queue is not None and not _QUEUE_PATTERN.fullmatch(queue):
-        raise HttpError("invalid_input", "bad queue", field="queue", problem="queue must be a queue label of at most 64 characters.")
+    queue = queue_param(request)
     report = wiring.customer_service().kpis(caller, from_day, to_day, queue)
     return json_response(report.model_dump(mode="json"))
 
@@ -250,6 +254,7 @@ def _idempotency_key() -> str | None:
             "bad idempotency key",
             field="Idempotency-Key",
             problem="Idempotency-Key must be 1 to 255 visible ASCII characters.",
+            problem_ko="Idempotency-Key는 보이는 ASCII 문자 1~255자여야 합니다.",
         )
     return value
 
@@ -260,17 +265,35 @@ def _if_match() -> int | None:
         return None
     match = _ETAG_PATTERN.fullmatch(header.strip())
     if match is None:
-        raise HttpError("invalid_input", "bad If-Match", field="If-Match", problem='If-Match must be the profile\'s ETag, for example "3".')
+        raise HttpError(
+            "invalid_input",
+            "bad If-Match",
+            field="If-Match",
+            problem='If-Match must be the profile\'s ETag, for example "3".',
+            problem_ko='If-Match는 프로필의 ETag여야 합니다. 예: "3".',
+        )
     return int(match.group(1))
 
 
 def _day_param(name: str) -> date:
     value = query_param(blueprint.current_request, name)
     if value is None:
-        raise HttpError("invalid_input", "missing day", field=name, problem=f"{name} is required, as a date YYYY-MM-DD.")
+        raise HttpError(
+            "invalid_input",
+            "missing day",
+            field=name,
+            problem=f"{name} is required, as a date YYYY-MM-DD.",
+            problem_ko=f"{name}은(는) 필수이며 YYYY-MM-DD 형식의 날짜여야 합니다.",
+        )
     try:
         if not _DAY_PATTERN.fullmatch(value):
             raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError as error:
-        raise HttpError("invalid_input", "bad day", field=name, problem=f"{name} must be a date YYYY-MM-DD.") from error
+        raise HttpError(
+            "invalid_input",
+            "bad day",
+            field=name,
+            problem=f"{name} must be a date YYYY-MM-DD.",
+            problem_ko=f"{name}은(는) YYYY-MM-DD 형식의 날짜여야 합니다.",
+        ) from error

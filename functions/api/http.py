@@ -67,12 +67,16 @@ STATUS_BY_CODE: dict[str, int] = {
 
 
 class HttpError(Exception):
-    """An error found while reading the request, before any domain call."""
+    """An error found while reading the request, before any domain call.
 
-    def __init__(self, code: str, message: str, **details: Any) -> None:
+    `details["problem"]` says in English what was wrong, and `problem_ko` says it in Korean.
+    """
+
+    def __init__(self, code: str, message: str, problem_ko: str | None = None, **details: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.problem_ko = problem_ko
         self.details = details
 
 
@@ -126,19 +130,28 @@ def typed_errors(blueprint: Blueprint) -> Callable[[Callable[..., Response]], Ca
 def response_for_error(request: Request | None, error: Exception, request_id: str | None) -> Response:
     """Map an exception to its HTTP response; unexpected errors are logged and become 500."""
     if isinstance(error, HttpError):
-        return error_response(request, error.code, error.details, request_id)
+        return _problem_response(request, error.code, error.details, error.problem_ko, request_id)
     if isinstance(error, DomainError):
         if error.code == "dependency_failed":
             logger.warning("dependency failed", extra={"error": error.message})
         details = {key: value for key, value in error.details.items() if key != "failed_items"}
         if error.code == "invalid_input":
             details.setdefault("problem", error.message)
-        return error_response(request, error.code, details, request_id)
+        return _problem_response(request, error.code, details, getattr(error, "problem_ko", None), request_id)
     if isinstance(error, ValidationError):
         details = validation_details(error, request_language(request))
         return error_response(request, "invalid_input", details, request_id, problem_localized=True)
     logger.exception("unhandled error")
     return error_response(request, "internal_error", {}, request_id)
+
+
+def _problem_response(
+    request: Request | None, code: str, details: dict[str, Any], problem_ko: str | None, request_id: str | None
+) -> Response:
+    """Build an error response whose problem is in Korean when the caller reads Korean and a Korean text exists."""
+    if problem_ko and "problem" in details and request_language(request) == "ko":
+        return error_response(request, code, {**details, "problem": problem_ko}, request_id, problem_localized=True)
+    return error_response(request, code, details, request_id)
 
 
 def request_language(request: Request | None) -> str:
@@ -230,7 +243,13 @@ def query_param(request: Request, name: str) -> str | None:
     params = request.query_params or {}
     values = params.getlist(name) if name in params and hasattr(params, "getlist") else [params.get(name)]
     if len(values) > 1:
-        raise HttpError("invalid_input", "repeated parameter", field=name, problem=f"send {name} at most once.")
+        raise HttpError(
+            "invalid_input",
+            "repeated parameter",
+            field=name,
+            problem=f"send {name} at most once.",
+            problem_ko=f"{name}은(는) 한 번만 보내 주세요.",
+        )
     value = values[0]
     if value in (None, ""):
         return None
@@ -240,8 +259,27 @@ def query_param(request: Request, name: str) -> str | None:
             "bad parameter",
             field=name,
             problem=f"{name} must be at most {MAX_QUERY_VALUE_CHARS} characters of UTF-8 text without control characters.",
+            problem_ko=f"{name}은(는) 제어 문자가 없는 UTF-8 텍스트로 {MAX_QUERY_VALUE_CHARS}자 이하여야 합니다.",
         )
     return value
+
+
+# A queue label as the ticket and agent models accept it: letters of any script, digits, "_", "-", ".", " " and "/".
+QUEUE_PATTERN = re.compile(r"[\w\-. /]{1,64}")
+
+
+def queue_param(request: Request) -> str | None:
+    """Return the `queue` query parameter, or raise HttpError 400 unless it is a queue label."""
+    queue = query_param(request, "queue")
+    if queue is not None and not QUEUE_PATTERN.fullmatch(queue):
+        raise HttpError(
+            "invalid_input",
+            "bad queue",
+            field="queue",
+            problem="queue must be a queue label of at most 64 characters.",
+            problem_ko="queue는 64자 이하의 큐 이름이어야 합니다.",
+        )
+    return queue
 
 
 def reject_unknown_query_params(request: Request, allowed: frozenset[str]) -> None:
@@ -253,6 +291,7 @@ def reject_unknown_query_params(request: Request, allowed: frozenset[str]) -> No
             "unknown parameter",
             field=unknown[0][:64],
             problem=f"unknown query parameter; this path accepts only: {', '.join(sorted(allowed))}.",
+            problem_ko=f"알 수 없는 쿼리 매개변수입니다. 이 경로는 {', '.join(sorted(allowed))}만 받습니다.",
         )
 
 
@@ -267,6 +306,7 @@ def page_size(request: Request, settings: Settings) -> int:
             "bad limit",
             field="limit",
             problem=f"limit must be a whole number from 1 to {settings.max_page_size}.",
+            problem_ko=f"limit는 1에서 {settings.max_page_size} 사이의 정수여야 합니다.",
         )
     return int(raw)
 

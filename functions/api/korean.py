@@ -105,6 +105,7 @@ _TOKEN_PROBLEMS: dict[str, str] = {
     "claims_missing": "토큰에 필요한 클레임이 없습니다.",
     "claims_invalid": "토큰의 테넌트, 사용자, 역할 또는 큐 클레임이 올바르지 않습니다.",
     "not_yet_valid": "토큰의 iat 또는 nbf가 미래 시각입니다.",
+    "lifetime_too_long": "토큰의 유효 기간이 24시간을 넘습니다. 새 토큰을 발급받으세요.",
 }
 _GENERAL_TOKEN_PROBLEM = "토큰을 확인할 수 없습니다."
 

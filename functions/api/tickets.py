@@ -21,6 +21,7 @@ from functions.api.http import (
     page_size,
     parse_body,
     query_param,
+    queue_param,
     reject_unknown_query_params,
     resolve_caller,
     typed_errors,
@@ -124,7 +125,7 @@ def list_tickets() -> Response:
         status=_enum_param("status", TicketStatus),
         customer_id=_id_param("customer_id"),
         assignee_id=_id_param("assignee_id"),
-        queue=_id_param("queue"),
+        queue=queue_param(request),
         priority=_enum_param("priority", Priority),
         requester_id=_id_param("requester_id"),
     )
@@ -228,7 +229,13 @@ def _path_id(value: str) -> str:
 def _id_param(name: str) -> str | None:
     value = query_param(blueprint.current_request, name)
     if value is not None and not _ID_PATTERN.fullmatch(value):
-        raise HttpError("invalid_input", "bad filter", field=name, problem=f"{name} is not a valid id.")
+        raise HttpError(
+            "invalid_input",
+            "bad filter",
+            field=name,
+            problem=f"{name} is not a valid id.",
+            problem_ko=f"{name}은(는) 올바른 ID가 아닙니다.",
+        )
     return value
 
 
@@ -236,7 +243,13 @@ def _enum_param(name: str, enum: type[TicketStatus] | type[Priority]) -> str | N
     value = query_param(blueprint.current_request, name)
     if value is not None and value not in {member.value for member in enum}:
         allowed = ", ".join(member.value for member in enum)
-        raise HttpError("invalid_input", "bad filter", field=name, problem=f"{name} must be one of: {allowed}.")
+        raise HttpError(
+            "invalid_input",
+            "bad filter",
+            field=name,
+            problem=f"{name} must be one of: {allowed}.",
+            problem_ko=f"{name}은(는) 다음 중 하나여야 합니다: {allowed}.",
+        )
     return value
 
 
@@ -250,6 +263,7 @@ def _idempotency_key() -> str | None:
             "bad idempotency key",
             field="Idempotency-Key",
             problem="Idempotency-Key must be 1 to 255 visible ASCII characters.",
+            problem_ko="Idempotency-Key는 보이는 ASCII 문자 1~255자여야 합니다.",
         )
     return value
 
@@ -265,6 +279,7 @@ def _expected_version(body_version: int | None) -> int | None:
                 "bad If-Match",
                 field="If-Match",
                 problem='If-Match must be the ticket\'s ETag, for example "3".',
+                problem_ko='If-Match는 티켓의 ETag여야 합니다. 예: "3".',
             )
         header_version = int(match.group(1))
     if header_version is not None and body_version is not None and header_version != body_version:
@@ -273,5 +288,6 @@ def _expected_version(body_version: int | None) -> int | None:
             "versions differ",
             field="version",
             problem="If-Match and the version field name different versions; send one of them.",
+            problem_ko="If-Match와 version 필드의 버전이 다릅니다. 하나만 보내 주세요.",
         )
     return header_version if header_version is not None else body_version

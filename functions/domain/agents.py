@@ -132,11 +132,17 @@ class AgentService:
         enforce(manage_denial(caller), caller, "update_agent")
         if expected_version is None:
             raise InvalidInputError(
-                "the expected version is missing: send an If-Match header or a version field", field="version"
+                "the expected version is missing: send an If-Match header or a version field",
+                problem_ko="기대하는 버전이 없습니다. If-Match 헤더나 version 필드로 보내 주세요.",
+                field="version",
             )
         changes = request.model_dump(exclude_none=True, exclude={"version"})
         if not changes:
-            raise InvalidInputError("the request changes nothing: send at least one field", field="body")
+            raise InvalidInputError(
+                "the request changes nothing: send at least one field",
+                problem_ko="바꿀 내용이 없습니다. 필드를 하나 이상 보내 주세요.",
+                field="body",
+            )
         current = self._store.get_agent(caller.tenant_id, agent_id)
         if current.version != expected_version:
             raise AgentVersionConflictError(agent_id, expected_version, current.version)

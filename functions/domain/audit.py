@@ -385,6 +385,7 @@ class AuditService:
             raise InvalidInputError(
                 f"from_sequence {start} is past the end of the chain, whose last entry is {head.sequence}: "
                 f"start at {head.sequence + 1} or lower",
+                problem_ko=f"from_sequence {start}은(는) 마지막 항목 {head.sequence}을(를) 지났습니다. {head.sequence + 1} 이하에서 시작하세요.",
                 field="from_sequence",
             )
         last = min(head.sequence, start + limit - 1)
@@ -449,21 +450,29 @@ class AuditService:
     def _start(self, from_sequence: int | None, cursor: str | None) -> int:
         if cursor is not None and from_sequence is not None:
             raise InvalidInputError(
-                "from_sequence and cursor were both sent: send only one of them", field="from_sequence"
+                "from_sequence and cursor were both sent: send only one of them",
+                problem_ko="from_sequence와 cursor를 함께 보냈습니다. 하나만 보내 주세요.",
+                field="from_sequence",
             )
         if cursor is not None:
             return decode_verify_cursor(cursor)
         if from_sequence is None:
             return 1
         if from_sequence < 1:
-            raise InvalidInputError("from_sequence must be 1 or more", field="from_sequence")
+            raise InvalidInputError(
+                "from_sequence must be 1 or more", problem_ko="from_sequence는 1 이상이어야 합니다.", field="from_sequence"
+            )
         return from_sequence
 
     def _limit(self, limit: int | None) -> int:
         if limit is None:
             return self._default_entries
         if not 1 <= limit <= self._max_entries:
-            raise InvalidInputError(f"limit must be a whole number from 1 to {self._max_entries}", field="limit")
+            raise InvalidInputError(
+                f"limit must be a whole number from 1 to {self._max_entries}",
+                problem_ko=f"limit는 1에서 {self._max_entries} 사이의 정수여야 합니다.",
+                field="limit",
+            )
         return limit
 
 
@@ -485,7 +494,9 @@ def encode_verify_cursor(next_sequence: int) -> str:
 def decode_verify_cursor(cursor: str) -> int:
     """Return the sequence a verification cursor continues from; InvalidInputError when it is not one."""
     invalid = InvalidInputError(
-        "the cursor is not a verification cursor: send next_cursor unchanged or use from_sequence", field="cursor"
+        "the cursor is not a verification cursor: send next_cursor unchanged or use from_sequence",
+        problem_ko="검증용 커서가 아닙니다. next_cursor를 그대로 보내거나 from_sequence를 쓰세요.",
+        field="cursor",
     )
     try:
         padded = cursor + "=" * (-len(cursor) % 4)

@@ -57,7 +57,9 @@ def get_calendar(calendar_id: str) -> Calendar:
         return CALENDARS[calendar_id]
     except KeyError:
         raise InvalidInputError(
-            f"calendar {calendar_id} is unknown: use one of {', '.join(sorted(CALENDARS))}", field="calendar_id"
+            f"calendar {calendar_id} is unknown: use one of {', '.join(sorted(CALENDARS))}",
+            problem_ko=f"알 수 없는 달력 {calendar_id}입니다. {', '.join(sorted(CALENDARS))} 중 하나를 쓰세요.",
+            field="calendar_id",
         ) from None
 
 
@@ -67,7 +69,9 @@ def time_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise InvalidInputError(
-            f"time zone {name} is unknown: use an IANA name such as Asia/Seoul", field="time_zone"
+            f"time zone {name} is unknown: use an IANA name such as Asia/Seoul",
+            problem_ko=f"알 수 없는 시간대 {name}입니다. Asia/Seoul 같은 IANA 이름을 쓰세요.",
+            field="time_zone",
         ) from error
 
 
@@ -127,6 +131,7 @@ def add_business_seconds(calendar: Calendar, zone: ZoneInfo, start: datetime, se
         remaining -= available
     raise InvalidInputError(
         f"calendar {calendar.calendar_id} has fewer than {seconds} working seconds within {MAX_CALENDAR_DAYS} days",
+        problem_ko=f"달력 {calendar.calendar_id}의 {MAX_CALENDAR_DAYS}일 안 근무 시간이 {seconds}초보다 짧습니다.",
         field="calendar_id",
     )
 

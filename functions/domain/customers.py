@@ -111,6 +111,7 @@ class CustomerService:
             if version is None:
                 raise InvalidInputError(
                     "the profile exists: send its version in an If-Match header or a version field to replace it",
+                    problem_ko="프로필이 이미 있습니다. 바꾸려면 버전을 If-Match 헤더나 version 필드로 보내 주세요.",
                     field="version",
                 )
             if version != previous.version:
@@ -179,6 +180,7 @@ class CustomerService:
         if not request.affected_services and not request.affected_device_models:
             raise InvalidInputError(
                 "name at least one affected service or device model, so the affected customers can be found",
+                problem_ko="영향받는 고객을 찾을 수 있도록 영향받는 서비스나 기기 모델을 하나 이상 적어 주세요.",
                 field="affected_services",
             )
         return record_problem(
@@ -220,7 +222,11 @@ class CustomerService:
             raise StateConflictError("survey", survey_id, "answered")
         low, high = score_range(survey.kind)
         if not low <= request.score <= high:
-            raise InvalidInputError(f"a {survey.kind.value} score is a whole number from {low} to {high}", field="score")
+            raise InvalidInputError(
+                f"a {survey.kind.value} score is a whole number from {low} to {high}",
+                problem_ko=f"{survey.kind.value.upper()} 점수는 {low}에서 {high} 사이의 정수여야 합니다.",
+                field="score",
+            )
 
         now = self._clock()
         event_id = new_id()
@@ -310,9 +316,13 @@ class CustomerService:
         """Compute the KPIs of a window of days (KPI time zone) from the stored day counters."""
         _enforce(customer_access.kpi_denial(caller, queue), caller, "read_kpis", "kpis", None)
         if to_day < from_day:
-            raise InvalidInputError("`to` must not be before `from`", field="to")
+            raise InvalidInputError("`to` must not be before `from`", problem_ko="`to`는 `from`보다 앞설 수 없습니다.", field="to")
         if (to_day - from_day).days + 1 > kpis.MAX_WINDOW_DAYS:
-            raise InvalidInputError(f"the window may span at most {kpis.MAX_WINDOW_DAYS} days", field="from")
+            raise InvalidInputError(
+                f"the window may span at most {kpis.MAX_WINDOW_DAYS} days",
+                problem_ko=f"기간은 최대 {kpis.MAX_WINDOW_DAYS}일까지입니다.",
+                field="from",
+            )
         queue_key = queue or ALL_QUEUES
         counters = self._repository.kpi_days(caller.tenant_id, queue_key, from_day, to_day)
         today = kpi_day(self._clock(), self._settings.time_zone)

@@ -17,7 +17,13 @@ class DomainError(Exception):
 
 
 class InvalidInputError(DomainError):
+    """Error of a request value that the domain rejects; `problem_ko` is the problem in Korean."""
+
     code = "invalid_input"
+
+    def __init__(self, message: str, problem_ko: str | None = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.problem_ko = problem_ko
 
 
 class NotFoundError(DomainError):

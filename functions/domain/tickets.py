@@ -163,6 +163,7 @@ class TicketService:
         if expected_version is None:
             raise InvalidInputError(
                 "the expected version is missing: send an If-Match header or a version field",
+                problem_ko="기대하는 버전이 없습니다. If-Match 헤더나 version 필드로 보내 주세요.",
                 field="version",
             )
         current = self._repository.get_ticket(caller.tenant_id, ticket_id)
@@ -605,6 +606,7 @@ class TicketService:
         if updated.status in lifecycle.NEEDS_ASSIGNEE and not updated.assignee_id:
             raise InvalidInputError(
                 f"status {updated.status.value} needs an assignee: set assignee_id in the same request",
+                problem_ko=f"{updated.status.value} 상태에는 담당자가 필요합니다. 같은 요청에 assignee_id를 넣어 주세요.",
                 field="assignee_id",
             )
         if updated.status == TicketStatus.NEW and updated.assignee_id and "assignee_id" in values:

@@ -39,23 +39,32 @@ class UrlPolicy:
             parts = urlsplit(url)
             port = parts.port
         except ValueError as error:
-            raise _invalid(f"the url is invalid ({error}).") from error
+            raise _invalid(f"the url is invalid ({error}).", "URL 형식이 올바르지 않습니다.") from error
 
         allowed_schemes = ("https", "http") if self.allow_local else ("https",)
         if parts.scheme not in allowed_schemes:
-            raise _invalid("the url must use the https scheme.")
+            raise _invalid("the url must use the https scheme.", "URL은 https 스킴을 써야 합니다.")
         if not parts.hostname:
-            raise _invalid("the url has no host.")
+            raise _invalid("the url has no host.", "URL에 호스트가 없습니다.")
         if parts.username is not None or parts.password is not None:
-            raise _invalid("the url must not contain a user name or password; authenticate with the signature instead.")
+            raise _invalid(
+                "the url must not contain a user name or password; authenticate with the signature instead.",
+                "URL에 사용자 이름이나 비밀번호를 넣을 수 없습니다. 인증은 서명으로 합니다.",
+            )
         if parts.fragment:
-            raise _invalid("the url must not contain a #fragment.")
+            raise _invalid("the url must not contain a #fragment.", "URL에 #프래그먼트를 넣을 수 없습니다.")
         if port == 0:
-            raise _invalid("the url's port must be from 1 to 65535.")
+            raise _invalid("the url's port must be from 1 to 65535.", "URL의 포트는 1에서 65535 사이여야 합니다.")
         if any(character.isspace() or ord(character) < 32 for character in url):
-            raise _invalid("the url must not contain spaces or control characters.")
+            raise _invalid(
+                "the url must not contain spaces or control characters.",
+                "URL에 공백이나 제어 문자를 넣을 수 없습니다.",
+            )
         if not url.isascii():
-            raise _invalid("the url must be ASCII: percent-encode the path and write the host in its xn-- (punycode) form.")
+            raise _invalid(
+                "the url must be ASCII: percent-encode the path and write the host in its xn-- (punycode) form.",
+                "URL은 ASCII여야 합니다. 경로는 퍼센트 인코딩하고 호스트는 xn--(퓨니코드) 형식으로 쓰세요.",
+            )
 
         host = parts.hostname.rstrip(".").lower()
         address = literal_address(host)
@@ -63,13 +72,25 @@ class UrlPolicy:
             self.check_address(address)
         elif host in _LOCAL_HOST_NAMES or host.endswith(".localhost"):
             if not self.allow_local:
-                raise _invalid(f"the host {host} is this machine; use a public host name.")
+                raise _invalid(
+                    f"the host {host} is this machine; use a public host name.",
+                    f"호스트 {host}은(는) 이 서버 자신입니다. 공개 호스트 이름을 쓰세요.",
+                )
         elif not _HOST_NAME.match(host) or host.rsplit(".", 1)[-1].isdigit():
-            raise _invalid(f"the host {host} is neither a valid DNS name nor a valid IP address.")
+            raise _invalid(
+                f"the host {host} is neither a valid DNS name nor a valid IP address.",
+                f"호스트 {host}은(는) 올바른 DNS 이름도 IP 주소도 아닙니다.",
+            )
         elif host in _METADATA_HOST_NAMES:
-            raise _invalid(f"the host {host} is a cloud metadata service.")
+            raise _invalid(
+                f"the host {host} is a cloud metadata service.",
+                f"호스트 {host}은(는) 클라우드 메타데이터 서비스입니다.",
+            )
         elif "." not in host:
-            raise _invalid(f"the host {host} is not a fully qualified domain name.")
+            raise _invalid(
+                f"the host {host} is not a fully qualified domain name.",
+                f"호스트 {host}은(는) 완전한 도메인 이름이 아닙니다.",
+            )
         return url
 
     def check_address(self, address: IPAddress) -> None:
@@ -79,11 +100,17 @@ class UrlPolicy:
         if address.is_loopback:
             if self.allow_local:
                 return
-            raise _invalid(f"the address {address} is a loopback address.")
+            raise _invalid(f"the address {address} is a loopback address.", f"주소 {address}은(는) 루프백 주소입니다.")
         if address.is_link_local:
-            raise _invalid(f"the address {address} is link-local, the range of cloud metadata services.")
+            raise _invalid(
+                f"the address {address} is link-local, the range of cloud metadata services.",
+                f"주소 {address}은(는) 클라우드 메타데이터 서비스가 쓰는 링크 로컬 주소입니다.",
+            )
         if not address.is_global or address.is_multicast:
-            raise _invalid(f"the address {address} is private or reserved; use a public address.")
+            raise _invalid(
+                f"the address {address} is private or reserved; use a public address.",
+                f"주소 {address}은(는) 사설 또는 예약 주소입니다. 공개 주소를 쓰세요.",
+            )
 
 
 def literal_address(host: str) -> IPAddress | None:
@@ -103,5 +130,5 @@ def literal_address(host: str) -> IPAddress | None:
     return ipaddress.IPv4Address(packed)
 
 
-def _invalid(problem: str) -> InvalidInputError:
-    return InvalidInputError(problem, field="url")
+def _invalid(problem: str, problem_ko: str) -> InvalidInputError:
+    return InvalidInputError(problem, problem_ko=problem_ko, field="url")

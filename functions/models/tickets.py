@@ -174,6 +174,13 @@ class AddMessageRequest(BaseModel):
 
     _no_controls = field_validator("body")(reject_control_characters)
 
+    @field_validator("body")
+    @classmethod
+    def _has_text(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must contain text, not only spaces and line breaks")
+        return value
+
 
 class RoutingDecision(BaseModel):
     """The router's latest decision on a ticket: the chosen agent, or none while it waits in its queue."""

@@ -422,6 +422,29 @@ def test_message_idempotency_key(api: Api) -> None:
     assert len(api.call("get", path).json["items"]) == 2
 
 
+def test_blank_message_is_rejected(api: Api) -> None:
+    ticket = api.create_ticket()
+    path = f"/tickets/{ticket['ticket_id']}/messages"
+
+    response = api.call("post", path, {"body": "   \n\t ", "channel": "chat", "author_id": "requester-1"})
+
+    assert response.status_code == 400
+    assert response.json["details"]["field"] == "body"
+    assert len(api.call("get", path).json["items"]) == 1
+
+
+def test_tickets_filter_by_any_queue_label(api: Api) -> None:
+    ticket = api.create_ticket()
+    patched = api.call("patch", f"/tickets/{ticket['ticket_id']}", {"queue": "한글 큐", "version": ticket["version"]})
+    assert patched.status_code == 200, patched.body
+
+    listed = api.call("get", "/tickets?queue=%ED%95%9C%EA%B8%80%20%ED%81%90")
+
+    assert listed.status_code == 200, listed.body
+    assert [item["ticket_id"] for item in listed.json["items"]] == [ticket["ticket_id"]]
+    assert api.call("get", "/tickets?queue=a%3Bb").status_code == 400
+
+
 def test_message_to_missing_ticket_is_404(api: Api) -> None:
     response = api.call("post", "/tickets/NOPE/messages", {"body": "hi", "channel": "chat", "author_id": "r1"})
 

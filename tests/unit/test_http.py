@@ -157,6 +157,8 @@ def valid_claims(**changes: object) -> dict:
         ("Bearer " + signed(valid_claims(tenant=None)), "token_invalid", "claims_missing"),
         ("Bearer " + signed(valid_claims(exp=None)), "token_invalid", "claims_missing"),
         ("Bearer " + signed(valid_claims(iat=int(time.time()) + 3600)), "token_invalid", "not_yet_valid"),
+        ("Bearer " + signed(valid_claims(iat=None)), "token_invalid", "claims_missing"),
+        ("Bearer " + signed(valid_claims(exp=int(time.time()) + 31 * 365 * 86_400)), "token_invalid", "lifetime_too_long"),
         ("Bearer " + signed(valid_claims(), secret=SECRET * 2, algorithm="HS512"), "token_invalid", "malformed"),
         ("Bearer " + signed(valid_claims(), secret="", algorithm="none"), "token_invalid", "malformed"),
         ("Bearer " + signed(valid_claims(role="root")), "token_invalid", "claims_invalid"),
@@ -164,7 +166,8 @@ def valid_claims(**changes: object) -> dict:
     ],
     ids=[
         "absent", "empty", "basic-scheme", "empty-bearer", "not-jwt", "garbage-segments", "oversized", "expired",
-        "bad-signature", "wrong-issuer", "no-tenant", "no-exp", "issued-in-future", "other-algorithm", "alg-none",
+        "bad-signature", "wrong-issuer", "no-tenant", "no-exp", "issued-in-future", "no-iat", "lifetime-over-a-day",
+        "other-algorithm", "alg-none",
         "unknown-role", "queues-not-string",
     ],
 )
@@ -256,3 +259,49 @@ def test_unexpected_error_is_500_without_detail() -> None:
 
     assert response.status_code == 500
     assert "secret" not in response.body
+
+
+def test_domain_problem_in_korean() -> None:
+    from functions.domain.errors import InvalidInputError
+
+    error = InvalidInputError(
+        "`to` must not be before `from`", problem_ko="`to`는 `from`보다 앞설 수 없습니다.", field="to"
+    )
+
+    korean = json.loads(response_for_error(make_request(headers={"accept-language": "ko"}), error, "r1").body)
+    english = json.loads(response_for_error(make_request(headers={"accept-language": "en"}), error, "r1").body)
+
+    assert korean["message"] == "요청이 올바르지 않습니다: `to`는 `from`보다 앞설 수 없습니다. 값을 고친 뒤 다시 보내 주세요."
+    assert korean["details"] == {"field": "to", "problem": "`to`는 `from`보다 앞설 수 없습니다."}
+    assert english["message"] == "The request is invalid: `to` must not be before `from`. Fix the value and send it again."
+    assert english["details"]["problem"] == "`to` must not be before `from`"
+
+
+def test_request_problem_in_korean() -> None:
+    error = HttpError(
+        "invalid_input", "bad limit", field="limit", problem="limit must be 1 to 9.", problem_ko="limit는 1에서 9 사이여야 합니다."
+    )
+
+    korean = json.loads(response_for_error(make_request(headers={"accept-language": "ko"}), error, "r1").body)
+
+    assert korean["message"] == "요청이 올바르지 않습니다: limit는 1에서 9 사이여야 합니다. 값을 고친 뒤 다시 보내 주세요."
+    assert korean["details"]["problem"] == "limit는 1에서 9 사이여야 합니다."
+
+
+def test_every_rejected_value_has_korean_problem() -> None:
+    import ast
+    from pathlib import Path
+
+    missing = []
+    for path in sorted((Path(__file__).parents[2] / "functions").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+                continue
+            keywords = {keyword.arg for keyword in node.keywords}
+            domain_error = node.func.id == "InvalidInputError"
+            code = getattr(node.args[0], "value", None) if node.args else None
+            request_error = node.func.id == "HttpError" and code == "invalid_input" and "problem" in keywords
+            if (domain_error or request_error) and "problem_ko" not in keywords:
+                missing.append(f"{path}:{node.lineno}")
+
+    assert missing == []

@@ -55,6 +55,15 @@ def test_html_has_table_and_six_charts() -> None:
     assert "<td>MTTR</td><td class=num>1.33</td>" in page
     assert "<td>Backlog</td><td class=num>1.00</td>" in page
     assert "<td>SLA compliance</td><td class=num>n/a</td>" in page
+    assert "<td class=num>14400 s / 3</td>" in page
+
+
+def test_html_keeps_small_times_visible() -> None:
+    built = kpis.build_report(FIRST, FIRST, None, "Asia/Seoul", {FIRST: {"resolved": 157, "resolution_seconds": 438.721}}, 0, 0)
+
+    page = report.render_html(built.model_dump(mode="json"))
+
+    assert "<td>MTTR</td><td class=num>0.0008</td><td>hours</td><td class=num>438.721 s / 157</td>" in page
 
 
 def test_html_escapes_queue_name() -> None:

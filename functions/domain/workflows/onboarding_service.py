@@ -59,6 +59,7 @@ class OnboardingService:
         if template is None:
             raise InvalidInputError(
                 f"role {employee.role} has no role template: add one for the tenant or send another role",
+                problem_ko=f"역할 {employee.role}에 역할 템플릿이 없습니다. 템플릿을 추가하거나 다른 역할을 보내 주세요.",
                 field="employee.role",
             )
 
