@@ -370,7 +370,8 @@ CUSTOMER_OPERATIONS: dict[tuple[str, str], Operation] = {
         description=(
             "Stores the answer of the requester the survey was sent to: 1 to 5 for CSAT, 0 to 10 for NPS. "
             "A CSAT of 2 or less or an NPS of 6 or less opens a follow-up task for a supervisor, named in "
-            "`follow_up_id`. A survey is answered once; a second answer gets 409 state_conflict. Other "
+            "`follow_up_id`. A survey is answered once: the same answer again returns the survey unchanged, and a "
+            "different one gets 409 state_conflict. Other "
             "requesters get 404, staff 403."
         ),
         success_status=200,
@@ -488,7 +489,8 @@ WORKFLOW_OPERATIONS: dict[tuple[str, str], Operation] = {
             "Approves or rejects a pending approval, with an optional comment; the waiting workflow "
             "continues. On an approval the decision policy decided, a different decision is an overrule: "
             "the access is granted or revoked and the overrule becomes a training label. A person's "
-            "decision or an expiry cannot be changed (409 approval_closed), and an overrule cannot "
+            "decision or an expiry cannot be changed (409 approval_closed), though the same person's "
+            "same decision again returns the approval unchanged. An overrule cannot "
             "grant access of a workflow that failed or was cancelled (409 approval_workflow_ended). "
             "The current assignee, supervisors and admins; others get 403."
         ),

@@ -215,10 +215,15 @@ class CustomerService:
         return survey
 
     def answer_survey(self, caller: Caller, survey_id: str, request: SurveyAnswerRequest) -> SurveyAnswer:
-        """Store an answer once; a low score opens a follow-up task for a supervisor."""
+        """Store an answer once; a low score opens a follow-up task for a supervisor.
+
+        Sending the stored answer again (a client's retry) returns the survey unchanged.
+        """
         survey = self._require_survey(caller.tenant_id, survey_id)
         _enforce(customer_access.survey_answer_denial(caller, survey), caller, "answer_survey", "survey", survey_id)
         if survey.status != "pending":
+            if survey.score == request.score and survey.comment == request.comment:
+                return SurveyAnswer(survey=survey, metrics=[])
             raise StateConflictError("survey", survey_id, "answered")
         low, high = score_range(survey.kind)
         if not low <= request.score <= high:

@@ -429,6 +429,7 @@ def test_csat_low_score_opens_follow_up(api: Api, client: Any, app: Any, insight
     by_supervisor = api.call("post", f"/surveys/{survey_id}/answer", {"score": 5})
     answered = requester.call("post", f"/surveys/{survey_id}/answer", {"score": 2, "comment": "느렸어요"})
     twice = requester.call("post", f"/surveys/{survey_id}/answer", {"score": 5})
+    retried = requester.call("post", f"/surveys/{survey_id}/answer", {"score": 2, "comment": "느렸어요"})
     follow_ups = api.call("get", "/follow-ups?status=open").json["items"]
     today = today_in_kpi_zone()
     csat = api.call("get", f"/kpis?from={today}&to={today}").json["kpis"]["csat"]
@@ -445,6 +446,9 @@ def test_csat_low_score_opens_follow_up(api: Api, client: Any, app: Any, insight
     assert answered.json["follow_up_id"] == follow_ups[0]["task_id"]
     assert twice.status_code == 409
     assert twice.json["code"] == "state_conflict"
+    assert retried.status_code == 200
+    assert retried.json == answered.json
+    assert len(follow_ups) == 1
     assert follow_ups[0]["reason"] == "low_csat"
     assert follow_ups[0]["queue"] == "supervisor-follow-up"
     assert csat == {"value": 2.0, "numerator": 2.0, "denominator": 1.0, "unit": "score 1-5"}

@@ -65,6 +65,10 @@ def test_person_rejects_privileged_access(harness: WorkflowHarness, client: obje
     again = manager.call("post", f"/approvals/{approval_id}/decision", {"decision": "approve"})
     assert again.status_code == 409
     assert again.json["code"] == "approval_closed"
+    retried = manager.call("post", f"/approvals/{approval_id}/decision", {"decision": "reject", "comment": "급여 관리자 권한은 불필요"})
+    assert retried.status_code == 200, retried.body
+    assert retried.json["version"] == decided.json["version"]
+    assert retried.json["status"] == "rejected"
     approval_execution = harness.sfn.describe_execution(
         executionArn=harness.outputs["ApprovalStateMachineArn"].replace(":stateMachine:", ":execution:") + f":{approval_id}"
     )

@@ -229,6 +229,10 @@ class ApprovalService:
             return decided
 
         if approval.decided_by != POLICY_DECIDER:
+            repeated = approval.decided_by == caller.user_id and approval.status == status
+            if repeated and approval.decision_comment == request.comment:
+                # The same person sent the same decision again, as a client's retry does.
+                return approval
             raise ApprovalClosedError(approval_id, approval.status.value)
         if approval.status == status:
             return approval
