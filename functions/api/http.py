@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from chalice import Blueprint
 from chalice.app import Request, Response
@@ -117,8 +118,12 @@ def typed_errors(blueprint: Blueprint) -> Callable[[Callable[..., Response]], Ca
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             request = blueprint.current_request
+            # Chalice's local server passes path parameters percent-encoded (`acme%40corp.kr` for
+            # `acme@corp.kr`), so each is decoded once here. NOTE: REST APIs on API Gateway are
+            # reported to do the same for Lambda proxy events; that has not been checked on AWS here.
+            path_values = {name: unquote(value) if isinstance(value, str) else value for name, value in kwargs.items()}
             try:
-                return view(*args, **kwargs)
+                return view(*args, **path_values)
             except Exception as error:  # noqa: BLE001 - the one place that maps errors to responses
                 return response_for_error(request, error, (request.context or {}).get("requestId"))
 

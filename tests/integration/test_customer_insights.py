@@ -112,6 +112,19 @@ def test_profile_create_replace_and_conflict(api: Api) -> None:
     assert read.headers["ETag"] == '"2"'
 
 
+def test_percent_encoded_customer_id_is_decoded(api: Api) -> None:
+    created = api.call("put", "/customers/acme%40corp.kr", profile_body())
+
+    read = api.call("get", "/customers/acme@corp.kr")
+    encoded = api.call("get", "/customers/acme%40corp.kr")
+
+    assert created.status_code == 201, created.body
+    assert created.json["customer_id"] == "acme@corp.kr"
+    assert read.status_code == 200
+    assert encoded.status_code == 200
+    assert encoded.json == read.json
+
+
 def test_profile_rejects_unknown_time_zone(api: Api) -> None:
     response = api.call("put", "/customers/c-tz", profile_body(time_zone="Mars/Olympus"))
 
