@@ -263,8 +263,14 @@ def query_param(request: Request, name: str) -> str | None:
             "invalid_input",
             "bad parameter",
             field=name,
-            problem=f"{name} must be at most {MAX_QUERY_VALUE_CHARS} characters of UTF-8 text without control characters.",
-            problem_ko=f"{name}은(는) 제어 문자가 없는 UTF-8 텍스트로 {MAX_QUERY_VALUE_CHARS}자 이하여야 합니다.",
+            problem=(
+                f"{name} must be at most {MAX_QUERY_VALUE_CHARS} characters of UTF-8 text without control "
+                "characters, percent-encoded in the URL (for example %ED%95%9C for 한)."
+            ),
+            problem_ko=(
+                f"{name}은(는) 제어 문자가 없는 UTF-8 텍스트로 {MAX_QUERY_VALUE_CHARS}자 이하여야 하며, "
+                "URL에는 퍼센트 인코딩해 넣어야 합니다(예: 한 → %ED%95%9C)."
+            ),
         )
     return value
 
