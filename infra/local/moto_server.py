@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import io
 import logging
+import os
 import selectors
 import sys
 import threading
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -107,11 +109,39 @@ def install_keep_alive() -> None:
     server.MotoRequestHandler = KeepAliveRequestHandler
 
 
+# How often the server checks that the process that started it still runs.
+PARENT_CHECK_SECONDS = 1.0
+
+
+def exit_with_parent(check_seconds: float = PARENT_CHECK_SECONDS) -> threading.Thread:
+    """Watch the parent process in a daemon thread, and end this process when the parent is gone.
+
+    A parent that was killed (SIGKILL, out of memory) cannot stop its children. Its children are
+    then given to another parent, so a changed parent process id means it is gone.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(check_seconds)
+        logging.getLogger("local_stack").error("the process %d that started the moto server exited; moto stops", parent)
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, name="parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=5000, help="port to listen on")
+    parser.add_argument(
+        "--exit-with-parent", action="store_true", help="stop when the process that started the server exits"
+    )
     args = parser.parse_args(argv)
+    if args.exit_with_parent:
+        exit_with_parent()
 
     moto_speedups.install()
     moto_workflows.install()

@@ -150,7 +150,10 @@ class LocalStack:
             }
         )
         self._moto = subprocess.Popen(
-            [sys.executable, "-m", "infra.local.moto_server", "--host", HOST, "--port", str(self.config.moto_port)],
+            [
+                sys.executable, "-m", "infra.local.moto_server",
+                "--host", HOST, "--port", str(self.config.moto_port), "--exit-with-parent",
+            ],
             cwd=PROJECT_ROOT,
             env=dict(os.environ),
             # Ctrl-C in the terminal reaches the whole process group. moto exits on it at once, so
