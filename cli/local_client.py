@@ -22,6 +22,8 @@ INTAKE_QUEUE_NAME = "servicedesk-intake"
 INTAKE_DEAD_LETTER_QUEUE_NAME = "servicedesk-intake-dlq"
 # A replay's token lives this long and is replaced once less than TOKEN_RENEW_BEFORE is left.
 TOKEN_LIFETIME = timedelta(hours=1)
+# How long a request may wait for the API's response before it counts as failed.
+DEFAULT_TIMEOUT_SECONDS = 30.0
 TOKEN_RENEW_BEFORE = timedelta(minutes=5)
 
 
@@ -68,8 +70,10 @@ class ApiClient:
         user_id: str = "replay",
         role: str = "supervisor",
         secret_file: Path = DEFAULT_SECRET_FILE,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout_seconds = timeout_seconds
         self.headers = {"Content-Type": "application/json; charset=utf-8"}
         self.latency = LatencyLog()
         self._local = threading.local()
@@ -98,7 +102,9 @@ class ApiClient:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
         started = time.perf_counter()
         all_headers = {**self.headers, "Authorization": self._authorization(), **(headers or {})}
-        response = session.request(method, self.base_url + path, data=data, headers=all_headers, timeout=30)
+        response = session.request(
+            method, self.base_url + path, data=data, headers=all_headers, timeout=self.timeout_seconds
+        )
         self.latency.add((time.perf_counter() - started) * 1000)
         return response
 

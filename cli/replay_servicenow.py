@@ -25,9 +25,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from cli.local_client import (
     DEFAULT_API_URL,
     DEFAULT_AWS_ENDPOINT,
+    DEFAULT_TIMEOUT_SECONDS,
     INTAKE_DEAD_LETTER_QUEUE_NAME,
     INTAKE_QUEUE_NAME,
     ApiClient,
@@ -36,7 +39,7 @@ from cli.local_client import (
     sqs_client,
     wait_until_drained,
 )
-from cli.tables import positive_int
+from cli.tables import non_negative_int, positive_int
 from functions.domain.lifecycle import ALLOWED_TRANSITIONS, NEEDS_ASSIGNEE
 from functions.models.tickets import TicketStatus
 
@@ -76,6 +79,18 @@ class IncidentResult:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="incident event log CSV (one row per update event)")
     parser.add_argument("--limit", type=positive_int, default=None, help="replay only the first N incidents")
+    parser.add_argument(
+        "--skip",
+        type=non_negative_int,
+        default=0,
+        help="leave out the first N incidents, to go on with a replay that stopped after them",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        help=f"seconds a request may wait for the API before it counts as an error (default: {DEFAULT_TIMEOUT_SECONDS:.0f})",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.add_argument("--api-url", default=DEFAULT_API_URL, help="base URL of the API")
     parser.add_argument("--aws-endpoint", default=DEFAULT_AWS_ENDPOINT, help="AWS endpoint of the local stack")
@@ -87,25 +102,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_token_arguments(parser)
 
 
-def read_incidents(path: Path, limit: int | None = None) -> Iterator[Incident]:
-    """Yield incidents with their events in time order; rows of one incident are contiguous."""
+def read_incidents(path: Path, limit: int | None = None, skip: int = 0) -> Iterator[Incident]:
+    """Yield incidents with their events in time order; rows of one incident are contiguous.
+
+    The first `skip` incidents are read and left out; `limit` counts the incidents after them.
+    """
+    incidents = _all_incidents(path)
+    for _ in range(skip):
+        if next(incidents, None) is None:
+            return
+    for count, incident in enumerate(incidents):
+        if limit is not None and count >= limit:
+            return
+        yield incident
+
+
+def _all_incidents(path: Path) -> Iterator[Incident]:
     with path.open(newline="", encoding="utf-8", errors="strict") as handle:
         reader = csv.DictReader(_utf8_lines(handle, path))
         missing = {"number", "incident_state", "sys_updated_at", "opened_at", "priority"} - set(reader.fieldnames or [])
         if missing:
             raise SystemExit(f"{path} is not an incident event log: missing columns {', '.join(sorted(missing))}")
         current: Incident | None = None
-        count = 0
         for row in reader:
             if current is None or row["number"] != current.number:
                 if current is not None:
                     yield _ordered(current)
-                    count += 1
-                    if limit is not None and count >= limit:
-                        return
                 current = Incident(row["number"], [])
             current.events.append(row)
-        if current is not None and (limit is None or count < limit):
+        if current is not None:
             yield _ordered(current)
 
 
@@ -150,7 +175,15 @@ class ServiceNowReplay:
         self._tenant = tenant
 
     def replay(self, incident: Incident) -> IncidentResult:
+        """Replay one incident; a request that fails (timeout, lost connection) ends it with an error."""
         result = IncidentResult()
+        try:
+            return self._replay(incident, result)
+        except requests.RequestException as error:
+            result.errors.append(f"{incident.number}: request failed: {type(error).__name__}: {error}")
+            return result
+
+    def _replay(self, incident: Incident, result: IncidentResult) -> IncidentResult:
         first = incident.events[0]
         ticket = self._open(incident, first, result)
         if ticket is None:
@@ -274,7 +307,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"{args.file} does not exist; pass the path of an incident event log CSV")
     from tqdm import tqdm
 
-    api = ApiClient(args.api_url, args.tenant, secret_file=args.secret_file)
+    api = ApiClient(args.api_url, args.tenant, secret_file=args.secret_file, timeout_seconds=args.timeout)
     api.check_reachable()
     sqs = sqs_client(args.aws_endpoint)
     intake_url = sqs.get_queue_url(QueueName=INTAKE_QUEUE_NAME)["QueueUrl"]
@@ -291,7 +324,7 @@ def run(args: argparse.Namespace) -> int:
         unit=" incidents", file=sys.stderr, disable=None
     ) as progress:
         pending = set()
-        for incident in read_incidents(args.file, args.limit):
+        for incident in read_incidents(args.file, args.limit, args.skip):
             if interrupted.requested:
                 break
             pending.add(pool.submit(replay.replay, incident))

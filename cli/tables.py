@@ -62,6 +62,17 @@ def _closing(rows: Iterator[list[str]], handle) -> Iterator[list[str]]:
         handle.close()
 
 
+def non_negative_int(text: str) -> int:
+    """argparse type for counts that may be 0."""
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from error
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is less than 0")
+    return value
+
+
 def positive_int(text: str) -> int:
     """argparse type for counts that must be 1 or more."""
     try:
