@@ -63,7 +63,6 @@ class LocalStack:
     _moto: Any = None
     _http: Any = None
     _workers: Any = None
-    _workers_stop: Any = None
     _api_keys: frozenset[str] = frozenset()
 
     @property
@@ -97,10 +96,12 @@ class LocalStack:
         for thread in self._threads:
             thread.join(timeout=5)
         if self._workers is not None:
-            self._workers_stop.set()
-            self._workers.join(timeout=10)
+            # SIGTERM makes the workers stop their pollers, and a group SIGTERM may have sent it already.
             if self._workers.is_alive():
                 self._workers.terminate()
+            self._workers.join(timeout=15)
+            if self._workers.is_alive():
+                self._workers.kill()
         if self._moto is not None and self._moto.poll() is None:
             self._moto.terminate()
             try:
@@ -289,10 +290,10 @@ class LocalStack:
 
         # A fresh interpreter (spawn), which inherits the environment set by _deploy.
         context = multiprocessing.get_context("spawn")
-        ready, self._workers_stop = context.Event(), context.Event()
+        ready = context.Event()
         self._workers = context.Process(
             target=workers.run,
-            args=(self.config.schedule_seconds, ready, self._workers_stop),
+            args=(self.config.schedule_seconds, ready),
             name="servicedesk-workers",
         )
         self._workers.start()

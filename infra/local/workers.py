@@ -15,7 +15,7 @@ from typing import Any
 
 logger = logging.getLogger("local_stack")
 
-# How often the process checks that the stack asked it to stop or that the stack is gone.
+# How often the process checks that it was asked to stop or that the stack is gone.
 STOP_CHECK_SECONDS = 0.5
 # Pollers of the consumers that one poller cannot keep up with; Lambda also runs several batches
 # of a queue at once. Each ticket change sends the customer events consumer a few events, each
@@ -24,13 +24,16 @@ STOP_CHECK_SECONDS = 0.5
 POLLERS_PER_CONSUMER = {"handle_insights": 4}
 
 
-def run(schedule_seconds: float, ready: Any, stop: Any) -> None:
-    """Start every consumer and schedule, set `ready`, and run until `stop` is set.
+def run(schedule_seconds: float, ready: Any) -> None:
+    """Start every consumer and schedule, set `ready`, and run until SIGTERM or until the stack is gone.
 
-    `ready` and `stop` are multiprocessing events of the stack. Ctrl-C reaches this process as
-    well, so it ignores SIGINT and stops when the stack sets `stop` or exits.
+    `ready` is a multiprocessing event of the stack. Ctrl-C reaches this process as well, so it
+    ignores SIGINT, and the stack ends it with SIGTERM after the API stopped. A multiprocessing
+    event to stop is not used, because setting one hangs when its waiting process was killed.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    terminated = threading.Event()
+    signal.signal(signal.SIGTERM, lambda number, frame: terminated.set())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
     parent = os.getppid()
@@ -43,7 +46,7 @@ def run(schedule_seconds: float, ready: Any, stop: Any) -> None:
     threads = start_consumers(app, stopping) + start_schedules(app, schedule_seconds, stopping)
     ready.set()
 
-    while not stop.wait(STOP_CHECK_SECONDS):
+    while not terminated.wait(STOP_CHECK_SECONDS):
         if os.getppid() != parent:
             logger.error("the local stack process %d exited; consumers and schedules stop", parent)
             break

@@ -67,6 +67,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # A group of its own, so that teardown can stop it as a service manager does.
+        start_new_session=True,
     )
     running = RunningStack(process, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{moto_port}", secret_file)
     ready = threading.Event()
@@ -87,12 +89,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     yield running
 
     if process.poll() is None:
-        # SIGTERM, not SIGINT: a shell that starts jobs in the background makes them ignore SIGINT.
-        process.send_signal(signal.SIGTERM)
+        # SIGTERM to the whole process group, as `docker stop` and systemd send it. Not SIGINT:
+        # a shell that starts jobs in the background makes them ignore SIGINT.
+        os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
+            pytest.fail("the local stack did not stop within 30 s of SIGTERM to its process group")
 
 
 def wait_for(condition, timeout: float = 60, interval: float = 0.5):
