@@ -62,23 +62,21 @@ def _closing(rows: Iterator[list[str]], handle) -> Iterator[list[str]]:
         handle.close()
 
 
-def non_negative_int(text: str) -> int:
-    """argparse type for counts that may be 0."""
+def _whole_number_from(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from error
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is less than 0")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{value} is less than {minimum}")
     return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type for counts that may be 0."""
+    return _whole_number_from(text, 0)
 
 
 def positive_int(text: str) -> int:
     """argparse type for counts that must be 1 or more."""
-    try:
-        value = int(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from error
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is less than 1")
-    return value
+    return _whole_number_from(text, 1)

@@ -35,19 +35,24 @@ def moto_port() -> Iterator[int]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the moto server did not start on port {port}") from None
-                time.sleep(0.2)
+        wait_for_port(port, server)
         yield port
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def wait_for_port(port: int, process: subprocess.Popen) -> None:
+    """Wait until a server listens on the port; raise RuntimeError when `process` exits or 60 s pass."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the moto server did not start on port {port}") from None
+            time.sleep(0.2)
 
 
 def create_table(connection: http.client.HTTPConnection, name: str) -> None:
@@ -135,14 +140,7 @@ def test_server_exits_with_killed_parent() -> None:
     assert parent.stdout is not None
     server_pid = int(parent.stdout.readline())
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, f"the moto server did not start on port {port}"
-                time.sleep(0.2)
+        wait_for_port(port, parent)
 
         parent.kill()
         parent.wait(timeout=10)
